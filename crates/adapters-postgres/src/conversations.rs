@@ -1,0 +1,309 @@
+//! Conversations: lookups, listings and lifecycle transitions. A transition locks the row
+//! (`FOR UPDATE`), applies the domain rule and writes the result in one transaction.
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use diesel::sql_types::{Integer, Timestamptz, Uuid as SqlUuid};
+use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+use domain::{
+    AiResultId, CLOSURE_DETECTION_KIND, Conversation, ConversationId, ConversationStatus, MessageId,
+    NewAiResult, OwnerId,
+};
+use ports::{ConversationFilter, ConversationStore, DetectedClosure, Page, PageRequest, StoreError};
+use uuid::Uuid;
+
+use crate::error::TxError;
+use crate::rows::{AiResultRow, ConversationRow};
+use crate::schema::{ai_results, conversations, messages};
+use crate::{PgStore, set_tenant};
+
+/// Locks and reads one conversation of the tenant.
+pub(crate) async fn lock_conversation(
+    conn: &mut AsyncPgConnection,
+    owner_id: OwnerId,
+    id: ConversationId,
+) -> Result<Conversation, TxError> {
+    let row = conversations::table
+        .filter(conversations::owner_id.eq(Uuid::from(owner_id)).and(conversations::id.eq(Uuid::from(id))))
+        .select(ConversationRow::as_select())
+        .for_update()
+        .first(conn)
+        .await?;
+    Ok(row.try_into()?)
+}
+
+/// Writes a conversation back after a domain transition, and replaces it with the row as
+/// stored (the `updated_at` trigger and timestamp precision decide the final values), so what a
+/// method returns is exactly what a later read gives.
+pub(crate) async fn save_conversation(
+    conn: &mut AsyncPgConnection,
+    conversation: &mut Conversation,
+) -> Result<(), TxError> {
+    let row = ConversationRow::from(&*conversation);
+    let stored: ConversationRow = diesel::update(conversations::table)
+        .filter(conversations::owner_id.eq(row.owner_id).and(conversations::id.eq(row.id)))
+        .set(&row)
+        .returning(ConversationRow::as_returning())
+        .get_result(conn)
+        .await?;
+    *conversation = stored.try_into()?;
+    Ok(())
+}
+
+/// The tenant's active conversation between `candidate`'s numbers, locked, or `candidate`
+/// itself once stored. An active one already past its expiry is closed as `expired` first, so
+/// a customer writing after expiry starts a new conversation even if no sweep ran yet.
+pub(crate) async fn open_or_lock_active(
+    conn: &mut AsyncPgConnection,
+    candidate: &Conversation,
+    at: DateTime<Utc>,
+) -> Result<(Conversation, bool), TxError> {
+    for _ in 0..2 {
+        if let Some(mut active) = find_active(conn, candidate).await? {
+            if !active.is_expired(at) {
+                return Ok((active, false));
+            }
+            active.close(ConversationStatus::Expired, "expired before a new message arrived", at)?;
+            save_conversation(conn, &mut active).await?;
+        }
+        // ON CONFLICT DO NOTHING: when another transaction opened the same conversation first,
+        // this waits for it and inserts nothing; the loop then finds the winner.
+        let inserted: Option<ConversationRow> = diesel::insert_into(conversations::table)
+            .values(ConversationRow::from(candidate))
+            .on_conflict_do_nothing()
+            .returning(ConversationRow::as_returning())
+            .get_result(conn)
+            .await
+            .optional()?;
+        if let Some(stored) = inserted {
+            return Ok((stored.try_into()?, true));
+        }
+    }
+    Err(StoreError::Conflict("conversation opened concurrently; retry".to_owned()).into())
+}
+
+async fn find_active(
+    conn: &mut AsyncPgConnection,
+    candidate: &Conversation,
+) -> Result<Option<Conversation>, TxError> {
+    let active: Vec<&str> = ConversationStatus::ACTIVE.iter().map(|s| s.as_str()).collect();
+    let row = conversations::table
+        .filter(
+            conversations::owner_id
+                .eq(Uuid::from(candidate.owner_id))
+                .and(conversations::channel.eq(candidate.channel.as_str()))
+                .and(conversations::business_phone.eq(candidate.business_phone.as_str()))
+                .and(conversations::customer_phone.eq(candidate.customer_phone.as_str()))
+                .and(conversations::status.eq_any(active)),
+        )
+        .select(ConversationRow::as_select())
+        .for_update()
+        .first(conn)
+        .await
+        .optional()?;
+    Ok(row.map(Conversation::try_from).transpose()?)
+}
+
+#[derive(QueryableByName)]
+struct DueRow {
+    #[diesel(sql_type = SqlUuid)]
+    owner_id: Uuid,
+    #[diesel(sql_type = SqlUuid)]
+    id: Uuid,
+}
+
+#[async_trait]
+impl ConversationStore for PgStore {
+    async fn open_or_get_active(&self, candidate: Conversation) -> Result<(Conversation, bool), StoreError> {
+        let mut conn = self.conn().await?;
+        let at = candidate.created_at;
+        let opened = conn
+            .transaction(async |conn| {
+                set_tenant(conn, candidate.owner_id).await?;
+                open_or_lock_active(conn, &candidate, at).await
+            })
+            .await?;
+        Ok(opened)
+    }
+
+    async fn get_conversation(
+        &self,
+        owner_id: OwnerId,
+        id: ConversationId,
+    ) -> Result<Conversation, StoreError> {
+        let mut conn = self.conn().await?;
+        let row = conn
+            .transaction(async |conn| {
+                set_tenant(conn, owner_id).await?;
+                let row = conversations::table
+                    .filter(
+                        conversations::owner_id
+                            .eq(Uuid::from(owner_id))
+                            .and(conversations::id.eq(Uuid::from(id))),
+                    )
+                    .select(ConversationRow::as_select())
+                    .first(conn)
+                    .await?;
+                Ok::<_, TxError>(row)
+            })
+            .await?;
+        row.try_into()
+    }
+
+    async fn list_conversations(
+        &self,
+        owner_id: OwnerId,
+        filter: ConversationFilter,
+        page: PageRequest,
+    ) -> Result<Page<Conversation>, StoreError> {
+        let statuses: Vec<&str> = filter.statuses.iter().map(|s| s.as_str()).collect();
+        let mut conn = self.conn().await?;
+        let rows = conn
+            .transaction(async |conn| {
+                set_tenant(conn, owner_id).await?;
+                let mut query = conversations::table
+                    .filter(
+                        conversations::owner_id
+                            .eq(Uuid::from(owner_id))
+                            .and(conversations::status.eq_any(&statuses)),
+                    )
+                    .select(ConversationRow::as_select())
+                    .order(conversations::id.desc())
+                    .limit(i64::from(page.limit) + 1)
+                    .into_boxed();
+                if let Some(cursor) = page.after {
+                    query = query.filter(conversations::id.lt(cursor.0));
+                }
+                Ok::<_, TxError>(query.load(conn).await?)
+            })
+            .await?;
+        let conversations = rows.into_iter().map(Conversation::try_from).collect::<Result<Vec<_>, _>>()?;
+        Ok(Page::from_overfetch(conversations, page.limit, |c| c.id.as_uuid()))
+    }
+
+    async fn close_conversation(
+        &self,
+        owner_id: OwnerId,
+        id: ConversationId,
+        status: ConversationStatus,
+        reason: String,
+        at: DateTime<Utc>,
+    ) -> Result<Conversation, StoreError> {
+        let mut conn = self.conn().await?;
+        let closed = conn
+            .transaction(async |conn| {
+                set_tenant(conn, owner_id).await?;
+                let mut conversation = lock_conversation(conn, owner_id, id).await?;
+                conversation.close(status, reason, at)?;
+                save_conversation(conn, &mut conversation).await?;
+                Ok::<_, TxError>(conversation)
+            })
+            .await?;
+        Ok(closed)
+    }
+
+    async fn close_detected(
+        &self,
+        owner_id: OwnerId,
+        id: ConversationId,
+        message_id: MessageId,
+        reason: String,
+        assessment: NewAiResult,
+        at: DateTime<Utc>,
+    ) -> Result<DetectedClosure, StoreError> {
+        let mut conn = self.conn().await?;
+        let closed = conn
+            .transaction(async |conn| {
+                set_tenant(conn, owner_id).await?;
+                let mut conversation = lock_conversation(conn, owner_id, id).await?;
+                conversation.close(ConversationStatus::UserClosed, reason, at)?;
+                save_conversation(conn, &mut conversation).await?;
+                let in_conversation: i64 = messages::table
+                    .filter(
+                        messages::owner_id
+                            .eq(Uuid::from(owner_id))
+                            .and(messages::id.eq(Uuid::from(message_id)))
+                            .and(messages::conversation_id.eq(Uuid::from(id))),
+                    )
+                    .count()
+                    .get_result(conn)
+                    .await?;
+                if in_conversation == 0 {
+                    return Err(StoreError::NotFound.into());
+                }
+                let row = diesel::insert_into(ai_results::table)
+                    .values(AiResultRow {
+                        owner_id: owner_id.into(),
+                        id: AiResultId::new_at(at).into(),
+                        conversation_id: id.into(),
+                        message_id: message_id.into(),
+                        kind: if assessment.kind.is_empty() {
+                            CLOSURE_DETECTION_KIND.to_owned()
+                        } else {
+                            assessment.kind
+                        },
+                        model: assessment.model,
+                        content: assessment.content,
+                        score: assessment.score,
+                        created_at: at,
+                    })
+                    .returning(AiResultRow::as_returning())
+                    .get_result(conn)
+                    .await?;
+                Ok::<_, TxError>(DetectedClosure { conversation, ai_result: row.into() })
+            })
+            .await?;
+        Ok(closed)
+    }
+
+    async fn extend_conversation(
+        &self,
+        owner_id: OwnerId,
+        id: ConversationId,
+        by_seconds: i64,
+        at: DateTime<Utc>,
+    ) -> Result<Conversation, StoreError> {
+        let mut conn = self.conn().await?;
+        let extended = conn
+            .transaction(async |conn| {
+                set_tenant(conn, owner_id).await?;
+                let mut conversation = lock_conversation(conn, owner_id, id).await?;
+                conversation.extend(by_seconds, at)?;
+                save_conversation(conn, &mut conversation).await?;
+                Ok::<_, TxError>(conversation)
+            })
+            .await?;
+        Ok(extended)
+    }
+
+    async fn sweep_due(&self, now: DateTime<Utc>, limit: u32) -> Result<Vec<Conversation>, StoreError> {
+        let mut conn = self.conn().await?;
+        let closed = conn
+            .transaction(async |conn| {
+                let due: Vec<DueRow> =
+                    diesel::sql_query("SELECT owner_id, id FROM app_claim_due_conversations($1, $2)")
+                        .bind::<Timestamptz, _>(now)
+                        .bind::<Integer, _>(i32::try_from(limit).unwrap_or(i32::MAX))
+                        .load(conn)
+                        .await?;
+                let mut closed = Vec::with_capacity(due.len());
+                for row in due {
+                    let owner_id = OwnerId::from(row.owner_id);
+                    set_tenant(conn, owner_id).await?;
+                    let mut conversation = lock_conversation(conn, owner_id, row.id.into()).await?;
+                    let Some(status) = conversation.due_closure(now) else { continue };
+                    let reason = match status {
+                        ConversationStatus::Expired => "expired".to_owned(),
+                        _ => format!("no message for {} seconds", conversation.idle_timeout_seconds),
+                    };
+                    conversation.close(status, reason, now)?;
+                    save_conversation(conn, &mut conversation).await?;
+                    closed.push(conversation);
+                }
+                Ok::<_, TxError>(closed)
+            })
+            .await?;
+        Ok(closed)
+    }
+}

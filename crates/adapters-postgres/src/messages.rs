@@ -1,0 +1,389 @@
+//! Messages, delivery statuses and AI results.
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+use domain::{
+    AiResult, AiResultId, Conversation, ConversationId, DeliveryStatus, Message, MessageDirection, MessageId,
+    NewAiResult, NewMessage, OwnerId, SendJobId,
+};
+use ports::{
+    AppendedMessage, DeliveryFailure, DeliveryUpdate, InboundStored, MessageStore, Page, PageRequest,
+    StoreError,
+};
+use uuid::Uuid;
+
+use crate::conversations::{lock_conversation, open_or_lock_active, save_conversation};
+use crate::error::{TxError, corrupt};
+use crate::rows::{AiResultRow, MessageRow};
+use crate::schema::{ai_results, conversations, messages, send_jobs};
+use crate::{PgStore, set_tenant};
+
+fn message_row(
+    conversation: &Conversation,
+    message: &NewMessage,
+    at: DateTime<Utc>,
+) -> Result<MessageRow, TxError> {
+    Ok(MessageRow {
+        owner_id: conversation.owner_id.into(),
+        id: MessageId::new_at(at).into(),
+        conversation_id: conversation.id.into(),
+        direction: message.direction.as_str().to_owned(),
+        sender: message.sender.as_str().to_owned(),
+        message_type: message.message_type.as_str().to_owned(),
+        body: message.body.as_ref().map(|b| b.as_str().to_owned()),
+        media: serde_json::to_value(&message.media).map_err(|e| corrupt("messages.media", e))?,
+        context: message.context.clone(),
+        metadata: message.metadata.clone(),
+        provider_sid: message.provider_sid.clone(),
+        delivery_status: message.delivery_status.as_str().to_owned(),
+        error_code: None,
+        error_message: None,
+        created_at: at,
+        updated_at: at,
+    })
+}
+
+async fn find_by_provider_sid(
+    conn: &mut AsyncPgConnection,
+    owner_id: OwnerId,
+    provider_sid: &str,
+    lock: bool,
+) -> Result<Option<Message>, TxError> {
+    let query = messages::table
+        .filter(messages::owner_id.eq(Uuid::from(owner_id)).and(messages::provider_sid.eq(provider_sid)))
+        .select(MessageRow::as_select());
+    let row = if lock { query.for_update().first(conn).await } else { query.first(conn).await }.optional()?;
+    Ok(row.map(Message::try_from).transpose()?)
+}
+
+async fn get_conversation(
+    conn: &mut AsyncPgConnection,
+    owner_id: OwnerId,
+    id: ConversationId,
+) -> Result<Conversation, TxError> {
+    let row = conversations::table
+        .filter(conversations::owner_id.eq(Uuid::from(owner_id)).and(conversations::id.eq(Uuid::from(id))))
+        .select(crate::rows::ConversationRow::as_select())
+        .first(conn)
+        .await?;
+    Ok(row.try_into()?)
+}
+
+async fn ensure_conversation_exists(
+    conn: &mut AsyncPgConnection,
+    owner_id: OwnerId,
+    id: ConversationId,
+) -> Result<(), TxError> {
+    let found: i64 = conversations::table
+        .filter(conversations::owner_id.eq(Uuid::from(owner_id)).and(conversations::id.eq(Uuid::from(id))))
+        .count()
+        .get_result(conn)
+        .await?;
+    if found == 0 { Err(StoreError::NotFound.into()) } else { Ok(()) }
+}
+
+async fn message_conversation(
+    conn: &mut AsyncPgConnection,
+    owner_id: OwnerId,
+    id: MessageId,
+) -> Result<Uuid, TxError> {
+    Ok(messages::table
+        .filter(messages::owner_id.eq(Uuid::from(owner_id)).and(messages::id.eq(Uuid::from(id))))
+        .select(messages::conversation_id)
+        .first(conn)
+        .await?)
+}
+
+#[async_trait]
+impl MessageStore for PgStore {
+    async fn store_inbound(
+        &self,
+        candidate: Conversation,
+        message: NewMessage,
+        at: DateTime<Utc>,
+    ) -> Result<InboundStored, StoreError> {
+        let owner_id = candidate.owner_id;
+        let mut conn = self.conn().await?;
+        let stored = conn
+            .transaction(async |conn| {
+                set_tenant(conn, owner_id).await?;
+                if let Some(sid) = &message.provider_sid
+                    && let Some(existing) = find_by_provider_sid(conn, owner_id, sid, false).await?
+                {
+                    let conversation = get_conversation(conn, owner_id, existing.conversation_id).await?;
+                    return Ok(InboundStored {
+                        conversation,
+                        message: existing,
+                        conversation_created: false,
+                        duplicate: true,
+                    });
+                }
+                let (mut conversation, created) = open_or_lock_active(conn, &candidate, at).await?;
+                let row = message_row(&conversation, &message, at)?;
+                let inserted: Option<MessageRow> = diesel::insert_into(messages::table)
+                    .values(&row)
+                    .on_conflict_do_nothing()
+                    .returning(MessageRow::as_returning())
+                    .get_result(conn)
+                    .await
+                    .optional()?;
+                let Some(inserted) = inserted else {
+                    // A concurrent delivery of the same MessageSid won the race.
+                    return Err(StoreError::Conflict("message stored concurrently".to_owned()).into());
+                };
+                conversation.record_message(MessageDirection::Inbound, at)?;
+                save_conversation(conn, &mut conversation).await?;
+                Ok::<_, TxError>(InboundStored {
+                    conversation,
+                    message: inserted.try_into()?,
+                    conversation_created: created,
+                    duplicate: false,
+                })
+            })
+            .await;
+        match stored {
+            Ok(stored) => Ok(stored),
+            // The concurrent copy is committed now: answer as a duplicate, nothing written twice.
+            Err(TxError::Store(StoreError::Conflict(_))) if message.provider_sid.is_some() => {
+                let sid = message.provider_sid.unwrap_or_default();
+                let mut conn = self.conn().await?;
+                let found = conn
+                    .transaction(async |conn| {
+                        set_tenant(conn, owner_id).await?;
+                        let existing = find_by_provider_sid(conn, owner_id, &sid, false)
+                            .await?
+                            .ok_or(StoreError::NotFound)?;
+                        let conversation = get_conversation(conn, owner_id, existing.conversation_id).await?;
+                        Ok::<_, TxError>(InboundStored {
+                            conversation,
+                            message: existing,
+                            conversation_created: false,
+                            duplicate: true,
+                        })
+                    })
+                    .await?;
+                Ok(found)
+            }
+            Err(other) => Err(other.into()),
+        }
+    }
+
+    async fn append_message(
+        &self,
+        owner_id: OwnerId,
+        conversation_id: ConversationId,
+        message: NewMessage,
+        enqueue_send: bool,
+        at: DateTime<Utc>,
+    ) -> Result<AppendedMessage, StoreError> {
+        let mut conn = self.conn().await?;
+        let appended = conn
+            .transaction(async |conn| {
+                set_tenant(conn, owner_id).await?;
+                let mut conversation = lock_conversation(conn, owner_id, conversation_id).await?;
+                conversation.record_message(message.direction, at)?;
+                let row: MessageRow = diesel::insert_into(messages::table)
+                    .values(message_row(&conversation, &message, at)?)
+                    .returning(MessageRow::as_returning())
+                    .get_result(conn)
+                    .await?;
+                if enqueue_send {
+                    diesel::insert_into(send_jobs::table)
+                        .values((
+                            send_jobs::owner_id.eq(Uuid::from(owner_id)),
+                            send_jobs::id.eq(Uuid::from(SendJobId::new_at(at))),
+                            send_jobs::conversation_id.eq(Uuid::from(conversation_id)),
+                            send_jobs::message_id.eq(row.id),
+                            send_jobs::run_at.eq(at),
+                            send_jobs::created_at.eq(at),
+                            send_jobs::updated_at.eq(at),
+                        ))
+                        .execute(conn)
+                        .await?;
+                }
+                save_conversation(conn, &mut conversation).await?;
+                Ok::<_, TxError>(AppendedMessage { message: row.try_into()?, conversation })
+            })
+            .await?;
+        Ok(appended)
+    }
+
+    async fn get_message(&self, owner_id: OwnerId, id: MessageId) -> Result<Message, StoreError> {
+        let mut conn = self.conn().await?;
+        let row = conn
+            .transaction(async |conn| {
+                set_tenant(conn, owner_id).await?;
+                let row = messages::table
+                    .filter(messages::owner_id.eq(Uuid::from(owner_id)).and(messages::id.eq(Uuid::from(id))))
+                    .select(MessageRow::as_select())
+                    .first(conn)
+                    .await?;
+                Ok::<_, TxError>(row)
+            })
+            .await?;
+        row.try_into()
+    }
+
+    async fn list_messages(
+        &self,
+        owner_id: OwnerId,
+        conversation_id: ConversationId,
+        page: PageRequest,
+    ) -> Result<Page<Message>, StoreError> {
+        let mut conn = self.conn().await?;
+        let rows = conn
+            .transaction(async |conn| {
+                set_tenant(conn, owner_id).await?;
+                ensure_conversation_exists(conn, owner_id, conversation_id).await?;
+                let mut query = messages::table
+                    .filter(
+                        messages::owner_id
+                            .eq(Uuid::from(owner_id))
+                            .and(messages::conversation_id.eq(Uuid::from(conversation_id))),
+                    )
+                    .select(MessageRow::as_select())
+                    .order(messages::id.asc())
+                    .limit(i64::from(page.limit) + 1)
+                    .into_boxed();
+                if let Some(cursor) = page.after {
+                    query = query.filter(messages::id.gt(cursor.0));
+                }
+                Ok::<_, TxError>(query.load(conn).await?)
+            })
+            .await?;
+        let messages = rows.into_iter().map(Message::try_from).collect::<Result<Vec<_>, _>>()?;
+        Ok(Page::from_overfetch(messages, page.limit, |m| m.id.as_uuid()))
+    }
+
+    async fn recent_messages(
+        &self,
+        owner_id: OwnerId,
+        conversation_id: ConversationId,
+        limit: u32,
+    ) -> Result<Vec<Message>, StoreError> {
+        let mut conn = self.conn().await?;
+        let rows = conn
+            .transaction(async |conn| {
+                set_tenant(conn, owner_id).await?;
+                let rows = messages::table
+                    .filter(
+                        messages::owner_id
+                            .eq(Uuid::from(owner_id))
+                            .and(messages::conversation_id.eq(Uuid::from(conversation_id))),
+                    )
+                    .select(MessageRow::as_select())
+                    .order(messages::id.desc())
+                    .limit(i64::from(limit))
+                    .load(conn)
+                    .await?;
+                Ok::<_, TxError>(rows)
+            })
+            .await?;
+        let mut messages = rows.into_iter().map(Message::try_from).collect::<Result<Vec<_>, _>>()?;
+        messages.reverse();
+        Ok(messages)
+    }
+
+    async fn apply_delivery_status(
+        &self,
+        owner_id: OwnerId,
+        provider_sid: String,
+        status: DeliveryStatus,
+        failure: Option<DeliveryFailure>,
+        _at: DateTime<Utc>,
+    ) -> Result<DeliveryUpdate, StoreError> {
+        let mut conn = self.conn().await?;
+        let update = conn
+            .transaction(async |conn| {
+                set_tenant(conn, owner_id).await?;
+                let Some(current) = find_by_provider_sid(conn, owner_id, &provider_sid, true).await? else {
+                    return Ok(DeliveryUpdate::UnknownSid);
+                };
+                let Some(next) = current.delivery_status.advance(status) else {
+                    return Ok(DeliveryUpdate::Unchanged(current));
+                };
+                let failure = failure.filter(|_| next.is_failure());
+                let row = diesel::update(messages::table)
+                    .filter(
+                        messages::owner_id
+                            .eq(Uuid::from(owner_id))
+                            .and(messages::id.eq(Uuid::from(current.id))),
+                    )
+                    .set((
+                        messages::delivery_status.eq(next.as_str()),
+                        messages::error_code.eq(failure.as_ref().and_then(|f| f.code).or(current.error_code)),
+                        messages::error_message.eq(failure
+                            .as_ref()
+                            .and_then(|f| f.message.clone())
+                            .or(current.error_message.clone())),
+                    ))
+                    .returning(MessageRow::as_returning())
+                    .get_result(conn)
+                    .await?;
+                Ok::<_, TxError>(DeliveryUpdate::Advanced(row.try_into()?))
+            })
+            .await?;
+        Ok(update)
+    }
+
+    async fn add_ai_result(
+        &self,
+        owner_id: OwnerId,
+        message_id: MessageId,
+        result: NewAiResult,
+        at: DateTime<Utc>,
+    ) -> Result<AiResult, StoreError> {
+        let mut conn = self.conn().await?;
+        let row = conn
+            .transaction(async |conn| {
+                set_tenant(conn, owner_id).await?;
+                let conversation_id = message_conversation(conn, owner_id, message_id).await?;
+                let row = diesel::insert_into(ai_results::table)
+                    .values(AiResultRow {
+                        owner_id: owner_id.into(),
+                        id: AiResultId::new_at(at).into(),
+                        conversation_id,
+                        message_id: message_id.into(),
+                        kind: result.kind,
+                        model: result.model,
+                        content: result.content,
+                        score: result.score,
+                        created_at: at,
+                    })
+                    .returning(AiResultRow::as_returning())
+                    .get_result(conn)
+                    .await?;
+                Ok::<_, TxError>(row)
+            })
+            .await?;
+        Ok(row.into())
+    }
+
+    async fn list_ai_results(
+        &self,
+        owner_id: OwnerId,
+        message_id: MessageId,
+    ) -> Result<Vec<AiResult>, StoreError> {
+        let mut conn = self.conn().await?;
+        let rows = conn
+            .transaction(async |conn| {
+                set_tenant(conn, owner_id).await?;
+                message_conversation(conn, owner_id, message_id).await?;
+                let rows = ai_results::table
+                    .filter(
+                        ai_results::owner_id
+                            .eq(Uuid::from(owner_id))
+                            .and(ai_results::message_id.eq(Uuid::from(message_id))),
+                    )
+                    .select(AiResultRow::as_select())
+                    .order(ai_results::id.asc())
+                    .load(conn)
+                    .await?;
+                Ok::<_, TxError>(rows)
+            })
+            .await?;
+        Ok(rows.into_iter().map(Into::into).collect())
+    }
+}

@@ -1,0 +1,154 @@
+// The diesel view of `migrations/`. Kept by hand in print-schema's format; the
+// `schema_matches_the_database` test compares it with a migrated database, column by column.
+
+diesel::table! {
+    owners (id) {
+        id -> Uuid,
+        name -> Text,
+        email -> Text,
+        active -> Bool,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    users (owner_id, id) {
+        owner_id -> Uuid,
+        id -> Uuid,
+        name -> Text,
+        email -> Text,
+        role -> Text,
+        active -> Bool,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    api_keys (owner_id, id) {
+        owner_id -> Uuid,
+        id -> Uuid,
+        user_id -> Uuid,
+        name -> Text,
+        prefix -> Text,
+        key_hash -> Text,
+        last_used_at -> Nullable<Timestamptz>,
+        revoked_at -> Nullable<Timestamptz>,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    features (owner_id, id) {
+        owner_id -> Uuid,
+        id -> Uuid,
+        name -> Text,
+        enabled -> Bool,
+        config -> Jsonb,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    twilio_accounts (owner_id, id) {
+        owner_id -> Uuid,
+        id -> Uuid,
+        account_sid -> Text,
+        auth_token_encrypted -> Bytea,
+        friendly_name -> Nullable<Text>,
+        phone_numbers -> Array<Text>,
+        active -> Bool,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    conversations (owner_id, id) {
+        owner_id -> Uuid,
+        id -> Uuid,
+        channel -> Text,
+        customer_phone -> Text,
+        business_phone -> Text,
+        status -> Text,
+        context -> Jsonb,
+        metadata -> Jsonb,
+        expires_at -> Timestamptz,
+        idle_timeout_seconds -> Int4,
+        idle_deadline_at -> Timestamptz,
+        max_extension_seconds -> Int4,
+        max_expires_at -> Timestamptz,
+        last_message_at -> Nullable<Timestamptz>,
+        last_inbound_at -> Nullable<Timestamptz>,
+        message_count -> Int8,
+        closed_at -> Nullable<Timestamptz>,
+        close_reason -> Nullable<Text>,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    messages (owner_id, id) {
+        owner_id -> Uuid,
+        id -> Uuid,
+        conversation_id -> Uuid,
+        direction -> Text,
+        sender -> Text,
+        message_type -> Text,
+        body -> Nullable<Text>,
+        media -> Jsonb,
+        context -> Jsonb,
+        metadata -> Jsonb,
+        provider_sid -> Nullable<Text>,
+        delivery_status -> Text,
+        error_code -> Nullable<Int4>,
+        error_message -> Nullable<Text>,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    ai_results (owner_id, id) {
+        owner_id -> Uuid,
+        id -> Uuid,
+        conversation_id -> Uuid,
+        message_id -> Uuid,
+        kind -> Text,
+        model -> Nullable<Text>,
+        content -> Jsonb,
+        score -> Nullable<Float8>,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    send_jobs (owner_id, id) {
+        owner_id -> Uuid,
+        id -> Uuid,
+        conversation_id -> Uuid,
+        message_id -> Uuid,
+        attempts -> Int4,
+        run_at -> Timestamptz,
+        last_error -> Nullable<Text>,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::allow_tables_to_appear_in_same_query!(
+    owners,
+    users,
+    api_keys,
+    features,
+    twilio_accounts,
+    conversations,
+    messages,
+    ai_results,
+    send_jobs
+);

@@ -1,0 +1,204 @@
+//! `FeatureStore` and `TwilioAccountStore` on PostgreSQL.
+
+mod support;
+
+use adapters_postgres::TokenCipher;
+use diesel::QueryableByName;
+use diesel::sql_types::Bytea;
+use diesel_async::RunQueryDsl;
+use domain::{AccountSid, Channel, ChannelAddress, FeatureName, FeatureUpdate, TwilioAccountId};
+use ports::{FeatureStore, StoreError, TwilioAccountStore};
+use serde_json::json;
+use support::{
+    account_sid, at, auth_token, base_time, create_account, create_tenant, new_account, phone, store,
+    store_with,
+};
+use test_db::TestDb;
+
+fn name(raw: &str) -> FeatureName {
+    FeatureName::parse(raw).expect("a valid feature name")
+}
+
+fn update(raw: &str, enabled: bool, config: serde_json::Value) -> FeatureUpdate {
+    FeatureUpdate { name: name(raw), enabled, config }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn features_are_created_replaced_switched_and_listed_by_name() {
+    let db = TestDb::new().await;
+    let store = store(&db);
+    let acme = create_tenant(&store, "acme").await;
+
+    let created =
+        store.put_feature(acme.id(), update("closure_detection", true, json!({"threshold": 0.7})), at(10));
+    let created = created.await.unwrap();
+    assert_eq!((created.owner_id, created.enabled, created.created_at), (acme.id(), true, at(10)));
+    let replaced =
+        store.put_feature(acme.id(), update("closure_detection", false, json!({"threshold": 0.9})), at(20));
+    let replaced = replaced.await.unwrap();
+    assert_eq!(replaced.id, created.id, "put replaces the existing feature");
+    assert_eq!((replaced.enabled, &replaced.config), (false, &json!({"threshold": 0.9})));
+    assert_eq!(replaced.created_at, at(10));
+
+    store
+        .put_feature(acme.id(), update("auto_reply", true, json!({"message": "Oi!"})), at(30))
+        .await
+        .unwrap();
+    let switched =
+        store.set_feature_enabled(acme.id(), name("closure_detection"), true, at(40)).await.unwrap();
+    assert_eq!(
+        (switched.id, switched.enabled, &switched.config),
+        (created.id, true, &json!({"threshold": 0.9}))
+    );
+    assert_eq!(store.get_feature(acme.id(), name("closure_detection")).await.unwrap(), switched);
+
+    let names: Vec<_> = store.list_features(acme.id()).await.unwrap().into_iter().map(|f| f.name).collect();
+    assert_eq!(names, [name("auto_reply"), name("closure_detection")]);
+    assert_eq!(db.count("SELECT count(*) AS count FROM features").await, 2);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn missing_and_foreign_features_are_not_found() {
+    let db = TestDb::new().await;
+    let store = store(&db);
+    let acme = create_tenant(&store, "acme").await;
+    let beta = create_tenant(&store, "beta").await;
+    store.put_feature(beta.id(), update("crm_sync", true, json!({})), at(10)).await.unwrap();
+
+    assert_eq!(store.get_feature(acme.id(), name("crm_sync")).await, Err(StoreError::NotFound));
+    assert_eq!(store.get_feature(acme.id(), name("never_created")).await, Err(StoreError::NotFound));
+    assert_eq!(
+        store.set_feature_enabled(acme.id(), name("crm_sync"), false, at(20)).await,
+        Err(StoreError::NotFound)
+    );
+    assert_eq!(
+        store.set_feature_enabled(acme.id(), name("never_created"), true, at(20)).await,
+        Err(StoreError::NotFound)
+    );
+    assert!(
+        store.get_feature(beta.id(), name("crm_sync")).await.unwrap().enabled,
+        "beta's feature untouched"
+    );
+    assert_eq!(store.list_features(acme.id()).await.unwrap(), Vec::new());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn twilio_accounts_are_stored_listed_and_read_without_their_token() {
+    let db = TestDb::new().await;
+    let store = store(&db);
+    let acme = create_tenant(&store, "acme").await;
+    let first = create_account(&store, acme.id(), 1, &["+5511940000001", "whatsapp:+5511940000001"]).await;
+    let second = create_account(&store, acme.id(), 2, &["+5511940000002"]).await;
+
+    assert_eq!(first.account_sid.as_str(), account_sid(1));
+    assert_eq!(first.phone_numbers, ["+5511940000001", "whatsapp:+5511940000001"]);
+    assert_eq!(
+        (first.owner_id, first.active, first.friendly_name.as_deref()),
+        (acme.id(), true, Some("account 1"))
+    );
+    assert_eq!(store.get_twilio_account(acme.id(), first.id).await.unwrap(), first);
+    let mut listed = store.list_twilio_accounts(acme.id()).await.unwrap();
+    listed.sort_by(|a, b| a.account_sid.as_str().cmp(b.account_sid.as_str()));
+    assert_eq!(listed, vec![first, second], "both accounts (created in the same millisecond: any order)");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_registered_account_sid_conflicts_even_for_another_tenant() {
+    let db = TestDb::new().await;
+    let store = store(&db);
+    let acme = create_tenant(&store, "acme").await;
+    let beta = create_tenant(&store, "beta").await;
+    create_account(&store, acme.id(), 1, &["+5511940000001"]).await;
+
+    let same_tenant =
+        store.create_twilio_account(acme.id(), new_account(1, &["+5511940000009"]), at(10)).await;
+    assert!(matches!(same_tenant, Err(StoreError::Conflict(_))), "{same_tenant:?}");
+    let other_tenant =
+        store.create_twilio_account(beta.id(), new_account(1, &["+5511940000009"]), at(10)).await;
+    assert!(matches!(other_tenant, Err(StoreError::Conflict(_))), "{other_tenant:?}");
+    assert_eq!(db.count("SELECT count(*) AS count FROM twilio_accounts").await, 1);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn another_tenants_account_is_not_found_like_an_unknown_one() {
+    let db = TestDb::new().await;
+    let store = store(&db);
+    let acme = create_tenant(&store, "acme").await;
+    let beta = create_tenant(&store, "beta").await;
+    let betas = create_account(&store, beta.id(), 2, &["+14155550102"]).await;
+
+    assert_eq!(store.get_twilio_account(acme.id(), betas.id).await, Err(StoreError::NotFound));
+    assert_eq!(
+        store.get_twilio_account(acme.id(), TwilioAccountId::new_at(base_time())).await,
+        Err(StoreError::NotFound)
+    );
+    assert_eq!(store.list_twilio_accounts(acme.id()).await.unwrap(), Vec::new());
+    let business = ChannelAddress::new(Channel::Sms, phone("+14155550102"));
+    assert_eq!(store.credentials_for_number(acme.id(), business).await, Ok(None), "not acme's number");
+}
+
+#[derive(QueryableByName)]
+struct Sealed {
+    #[diesel(sql_type = Bytea)]
+    auth_token_encrypted: Vec<u8>,
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn tokens_are_encrypted_at_rest_and_decrypted_for_credentials() {
+    let db = TestDb::new().await;
+    let store = store(&db);
+    let acme = create_tenant(&store, "acme").await;
+    let account = create_account(&store, acme.id(), 7, &["+5511940000001", "whatsapp:+5511940000001"]).await;
+    let token = auth_token(7);
+
+    let mut owner = db.owner_connection().await;
+    let sealed: Sealed = diesel::sql_query("SELECT auth_token_encrypted FROM twilio_accounts")
+        .get_result(&mut owner)
+        .await
+        .unwrap();
+    let sealed = sealed.auth_token_encrypted;
+    assert!(sealed.len() > token.len(), "nonce and tag are stored with the ciphertext");
+    assert!(!sealed.windows(8).any(|w| token.as_bytes().windows(8).any(|t| t == w)), "no plaintext at rest");
+
+    let sid = AccountSid::parse(&account_sid(7)).unwrap();
+    let by_sid = store.credentials_by_account_sid(sid.clone()).await.unwrap().expect("a registered SID");
+    assert_eq!(by_sid.account, account);
+    assert_eq!(by_sid.auth_token.expose(), token);
+
+    let whatsapp = ChannelAddress::new(Channel::Whatsapp, phone("+5511940000001"));
+    let by_number =
+        store.credentials_for_number(acme.id(), whatsapp).await.unwrap().expect("an owned number");
+    assert_eq!((by_number.account.id, by_number.auth_token.expose()), (account.id, token.as_str()));
+    let unowned = ChannelAddress::new(Channel::Sms, phone("+5511940000099"));
+    assert_eq!(store.credentials_for_number(acme.id(), unowned).await, Ok(None));
+
+    let unknown = AccountSid::parse(&account_sid(8)).unwrap();
+    assert_eq!(store.credentials_by_account_sid(unknown).await, Ok(None));
+
+    let other_key = store_with(&db.app_url(), TokenCipher::from_hex(&"ee".repeat(32)).unwrap());
+    let wrong_key = other_key.credentials_by_account_sid(sid).await;
+    assert!(matches!(wrong_key, Err(StoreError::Corrupt(_))), "{wrong_key:?}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn inactive_accounts_and_tenants_yield_no_credentials() {
+    let db = TestDb::new().await;
+    let store = store(&db);
+    let acme = create_tenant(&store, "acme").await;
+    let beta = create_tenant(&store, "beta").await;
+    let inactive = create_account(&store, acme.id(), 1, &["+5511940000001"]).await;
+    create_account(&store, beta.id(), 2, &["+14155550102"]).await;
+    support::exec_as_owner(
+        &db,
+        &format!("UPDATE twilio_accounts SET active = false WHERE id = '{}'", inactive.id),
+    )
+    .await;
+    support::exec_as_owner(&db, &format!("UPDATE owners SET active = false WHERE id = '{}'", beta.id()))
+        .await;
+
+    let sid = |n| AccountSid::parse(&account_sid(n)).unwrap();
+    assert_eq!(store.credentials_by_account_sid(sid(1)).await, Ok(None), "inactive account");
+    assert_eq!(store.credentials_by_account_sid(sid(2)).await, Ok(None), "inactive tenant");
+    let business = ChannelAddress::new(Channel::Sms, phone("+5511940000001"));
+    assert_eq!(store.credentials_for_number(acme.id(), business).await, Ok(None));
+}

@@ -1,0 +1,263 @@
+//! `SendQueue` on PostgreSQL: claims with leases, concurrent workers, retries and failures.
+
+mod support;
+
+use std::collections::BTreeSet;
+
+use adapters_postgres::PgStore;
+use chrono::Duration;
+use domain::{Channel, ConversationId, DeliveryStatus, MessageId, OwnerId};
+use ports::{ClaimedSend, ConversationStore, DeliveryFailure, MessageStore, SendQueue};
+use support::{
+    BUSINESS, account_sid, at, auth_token, candidate, create_account, create_tenant, customer, outbound,
+    store,
+};
+use test_db::TestDb;
+
+const LEASE: Duration = Duration::minutes(5);
+
+/// Appends a message with a send job to `conversation` at `seconds`.
+async fn enqueue(
+    store: &PgStore,
+    owner_id: OwnerId,
+    conversation: ConversationId,
+    seconds: i64,
+) -> MessageId {
+    let body = format!("mensagem {seconds}");
+    store.append_message(owner_id, conversation, outbound(&body), true, at(seconds)).await.unwrap().message.id
+}
+
+async fn open(store: &PgStore, owner_id: OwnerId, n: usize) -> ConversationId {
+    store.open_or_get_active(candidate(owner_id, &customer(n), at(0))).await.unwrap().0.id
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_claim_carries_the_message_numbers_and_credentials() {
+    let db = TestDb::new().await;
+    let store = store(&db);
+    let acme = create_tenant(&store, "acme").await;
+    let beta = create_tenant(&store, "beta").await;
+    create_account(&store, acme.id(), 1, &[BUSINESS]).await;
+    create_account(&store, beta.id(), 2, &["+14155550102"]).await;
+    let ours = open(&store, acme.id(), 1).await;
+    let unowned = open(&store, beta.id(), 2).await;
+    let with_account = enqueue(&store, acme.id(), ours, 10).await;
+    let without_account = enqueue(&store, beta.id(), unowned, 20).await;
+
+    let mut claimed = store.claim_due(at(30), 10, LEASE).await.unwrap();
+    claimed.sort_by_key(|c| c.message.created_at);
+    assert_eq!(claimed.len(), 2);
+    let ours = &claimed[0];
+    assert_eq!((ours.job.owner_id, ours.job.message_id, ours.job.attempts), (acme.id(), with_account, 0));
+    assert_eq!(ours.message.id, with_account);
+    assert_eq!(ours.message.body.as_ref().unwrap().as_str(), "mensagem 10");
+    assert_eq!((ours.from.channel, ours.from.to_twilio()), (Channel::Sms, BUSINESS.to_owned()));
+    assert_eq!(ours.to.to_twilio(), customer(1));
+    let credentials = ours.credentials.as_ref().expect("acme's account owns the business number");
+    assert_eq!(
+        (credentials.account.as_str(), credentials.secret.expose()),
+        (account_sid(1).as_str(), auth_token(1).as_str())
+    );
+
+    let theirs = &claimed[1];
+    assert_eq!(theirs.job.message_id, without_account);
+    assert_eq!(theirs.credentials, None, "beta's account does not own the number it sends from");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_claimed_job_is_leased_until_its_lease_ends() {
+    let db = TestDb::new().await;
+    let store = store(&db);
+    let acme = create_tenant(&store, "acme").await;
+    let conversation = open(&store, acme.id(), 1).await;
+    let message = enqueue(&store, acme.id(), conversation, 10).await;
+
+    assert_eq!(
+        store.claim_due(at(5), 10, LEASE).await.unwrap(),
+        Vec::new(),
+        "not due before it was enqueued"
+    );
+    let first = store.claim_due(at(20), 10, LEASE).await.unwrap();
+    assert_eq!(first.len(), 1);
+    assert_eq!(store.claim_due(at(20), 10, LEASE).await.unwrap(), Vec::new(), "leased");
+    let lease_end = at(20) + LEASE;
+    assert_eq!(store.claim_due(lease_end - Duration::seconds(1), 10, LEASE).await.unwrap(), Vec::new());
+
+    let reclaimed = store.claim_due(lease_end, 10, LEASE).await.unwrap();
+    assert_eq!(reclaimed.len(), 1, "a worker that died loses its lease");
+    assert_eq!((reclaimed[0].job.id, reclaimed[0].job.message_id), (first[0].job.id, message));
+    assert_eq!(reclaimed[0].job.attempts, 0, "a lost lease is not a failed attempt");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn mark_sent_stores_the_provider_id_and_drops_the_job() {
+    let db = TestDb::new().await;
+    let store = store(&db);
+    let acme = create_tenant(&store, "acme").await;
+    let conversation = open(&store, acme.id(), 1).await;
+    let message = enqueue(&store, acme.id(), conversation, 10).await;
+    let claimed = store.claim_due(at(20), 10, LEASE).await.unwrap().remove(0);
+
+    store.mark_sent(claimed.job, "SMsent01".into(), DeliveryStatus::Queued, at(21)).await.unwrap();
+    let sent = store.get_message(acme.id(), message).await.unwrap();
+    assert_eq!(
+        (sent.provider_sid.as_deref(), sent.delivery_status),
+        (Some("SMsent01"), DeliveryStatus::Queued)
+    );
+    assert_eq!(db.count("SELECT count(*) AS count FROM send_jobs").await, 0);
+    assert_eq!(store.claim_due(at(20) + LEASE * 2, 10, LEASE).await.unwrap(), Vec::new());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn schedule_retry_counts_the_attempt_and_delays_the_job() {
+    let db = TestDb::new().await;
+    let store = store(&db);
+    let acme = create_tenant(&store, "acme").await;
+    let conversation = open(&store, acme.id(), 1).await;
+    enqueue(&store, acme.id(), conversation, 10).await;
+    let claimed = store.claim_due(at(20), 10, LEASE).await.unwrap().remove(0);
+
+    let retry_at = at(20) + LEASE * 3;
+    store.schedule_retry(claimed.job.clone(), retry_at, "503 from Twilio".into(), at(21)).await.unwrap();
+    assert_eq!(store.claim_due(at(20) + LEASE, 10, LEASE).await.unwrap(), Vec::new(), "not before retry_at");
+    let again = store.claim_due(retry_at, 10, LEASE).await.unwrap();
+    assert_eq!(again.len(), 1);
+    assert_eq!((again[0].job.id, again[0].job.attempts), (claimed.job.id, 1));
+    let errors =
+        "SELECT count(*) AS count FROM send_jobs WHERE last_error = '503 from Twilio' AND attempts = 1";
+    assert_eq!(db.count(errors).await, 1);
+
+    store.schedule_retry(again[0].job.clone(), retry_at + LEASE, "timeout".into(), at(22)).await.unwrap();
+    let third = store.claim_due(retry_at + LEASE, 10, LEASE).await.unwrap();
+    assert_eq!(third[0].job.attempts, 2);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn mark_failed_fails_the_message_with_the_error_and_drops_the_job() {
+    let db = TestDb::new().await;
+    let store = store(&db);
+    let acme = create_tenant(&store, "acme").await;
+    let conversation = open(&store, acme.id(), 1).await;
+    let message = enqueue(&store, acme.id(), conversation, 10).await;
+    let claimed = store.claim_due(at(20), 10, LEASE).await.unwrap().remove(0);
+
+    let failure = DeliveryFailure { code: Some(21_211), message: Some("Invalid 'To' Phone Number".into()) };
+    store.mark_failed(claimed.job, failure, at(21)).await.unwrap();
+    let failed = store.get_message(acme.id(), message).await.unwrap();
+    assert_eq!(failed.delivery_status, DeliveryStatus::Failed);
+    assert_eq!(
+        (failed.error_code, failed.error_message.as_deref()),
+        (Some(21_211), Some("Invalid 'To' Phone Number"))
+    );
+    assert_eq!(db.count("SELECT count(*) AS count FROM send_jobs").await, 0);
+    assert_eq!(store.claim_due(at(20) + LEASE * 2, 10, LEASE).await.unwrap(), Vec::new());
+}
+
+/// A worker: claims small batches and marks each job sent until nothing is due.
+async fn work(store: PgStore, worker: usize) -> Vec<ClaimedSend> {
+    let mut handled = Vec::new();
+    loop {
+        let batch = store.claim_due(at(1_000), 2, LEASE).await.expect("claim");
+        if batch.is_empty() {
+            return handled;
+        }
+        for claimed in batch {
+            let sid = format!("SM{worker}x{}", claimed.job.message_id.as_uuid().simple());
+            store
+                .mark_sent(claimed.job.clone(), sid, DeliveryStatus::Sent, at(1_001))
+                .await
+                .expect("mark sent");
+            handled.push(claimed);
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 8)]
+async fn two_workers_send_each_job_exactly_once() {
+    let db = TestDb::new().await;
+    let store = store(&db);
+    let tenants = [create_tenant(&store, "acme").await, create_tenant(&store, "beta").await];
+    let mut messages = BTreeSet::new();
+    let mut conversations = Vec::new();
+    for tenant in &tenants {
+        for n in 0..3 {
+            conversations.push((tenant.id(), open(&store, tenant.id(), n).await));
+        }
+    }
+    // Jobs interleaved across conversations in changing orders, so the two workers' batches
+    // touch the same conversations in different orders.
+    for round in 0..8_usize {
+        for k in 0..conversations.len() {
+            let (owner_id, conversation) = conversations[(k * (round + 1)) % conversations.len()];
+            let seconds = i64::try_from(round * 100 + k).unwrap();
+            messages.insert(enqueue(&store, owner_id, conversation, seconds).await);
+        }
+    }
+    assert_eq!(messages.len(), 48);
+
+    let workers: Vec<_> = (0..2).map(|worker| tokio::spawn(work(store.clone(), worker))).collect();
+    let mut handled = Vec::new();
+    for worker in workers {
+        handled.extend(worker.await.expect("worker ran"));
+    }
+
+    let handled_messages: Vec<MessageId> = handled.iter().map(|c| c.job.message_id).collect();
+    let unique: BTreeSet<MessageId> = handled_messages.iter().copied().collect();
+    assert_eq!(unique.len(), handled_messages.len(), "no job was claimed twice");
+    assert_eq!(unique, messages, "every job was claimed");
+    assert_eq!(db.count("SELECT count(*) AS count FROM send_jobs").await, 0);
+    let sent =
+        "SELECT count(*) AS count FROM messages WHERE delivery_status = 'sent' AND provider_sid LIKE 'SM%'";
+    assert_eq!(db.count(sent).await, 48, "every message was marked sent once");
+}
+
+/// Waits (up to five seconds) until `done` holds.
+async fn eventually(mut done: impl AsyncFnMut() -> bool) -> bool {
+    for _ in 0..100 {
+        if done().await {
+            return true;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    false
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 8)]
+async fn workers_claiming_jobs_of_the_same_conversations_in_opposite_orders_do_not_deadlock() {
+    use diesel_async::SimpleAsyncConnection;
+
+    let db = TestDb::new().await;
+    let store = store(&db);
+    let acme = create_tenant(&store, "acme").await;
+    let (first, second) = (open(&store, acme.id(), 1).await, open(&store, acme.id(), 2).await);
+    for (seconds, conversation) in [(10, first), (20, second), (30, second), (40, first)] {
+        enqueue(&store, acme.id(), conversation, seconds).await;
+    }
+    // Another transaction (an agent's reply, a close…) holds the first conversation for a moment.
+    let mut gate = db.owner_connection().await;
+    gate.batch_execute(&format!("BEGIN; SELECT id FROM conversations WHERE id = '{first}' FOR UPDATE"))
+        .await
+        .unwrap();
+    let waiting = "SELECT count(*) AS count FROM pg_stat_activity
+                    WHERE datname = current_database() AND wait_event_type = 'Lock'";
+
+    // Worker A claims the jobs at 10 (first) and 20 (second); worker B those at 30 (second)
+    // and 40 (first).
+    let a = tokio::spawn({
+        let store = store.clone();
+        async move { store.claim_due(at(100), 2, LEASE).await }
+    });
+    assert!(eventually(async || a.is_finished() || db.count(waiting).await >= 1).await);
+    let b = tokio::spawn({
+        let store = store.clone();
+        async move { store.claim_due(at(100), 2, LEASE).await }
+    });
+    let a_waits = i64::from(!a.is_finished());
+    assert!(eventually(async || b.is_finished() || db.count(waiting).await > a_waits).await);
+    gate.batch_execute("COMMIT").await.unwrap();
+
+    let (a, b) = (a.await.unwrap(), b.await.unwrap());
+    let claimed: BTreeSet<_> =
+        [a, b].into_iter().flat_map(|r| r.expect("no claim fails")).map(|c| c.job.id).collect();
+    assert_eq!(claimed.len(), 4, "every job claimed once");
+}

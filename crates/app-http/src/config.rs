@@ -1,0 +1,213 @@
+//! Configuration: defaults < `conversa.toml` (optional) < environment variables, loaded once by
+//! figment at start-up. Every key is flat; in the environment it is `CONVERSA_<KEY>` (upper
+//! case), except `DATABASE_URL`, which keeps its conventional name. A bad value stops start-up
+//! with a message naming the key.
+
+use std::time::Duration;
+
+use figment::Figment;
+use figment::providers::{Env, Format, Serialized, Toml};
+use serde::{Deserialize, Serialize};
+
+/// How log lines are written.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LogFormat {
+    /// One JSON object per line (production).
+    Json,
+    /// Human-readable, coloured (development).
+    Pretty,
+}
+
+/// The service's configuration.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// Address to listen on.
+    pub host: String,
+    /// Port to listen on.
+    pub port: u16,
+    /// The public URL Twilio calls (scheme, host, optional port, no trailing slash); webhook
+    /// signatures are checked against URLs built from it, never from the Host header.
+    pub public_base_url: String,
+    /// PostgreSQL URL of the schema owner: migrations and `seed` run with it.
+    pub database_url: String,
+    /// PostgreSQL URL of the application role the service runs as. Empty: `database_url` with
+    /// the user replaced by `conversa_app`.
+    pub app_database_url: String,
+    /// Most pooled database connections.
+    pub db_pool_size: usize,
+    /// How long a request waits for a pooled connection, in milliseconds.
+    pub db_acquire_timeout_ms: u64,
+    /// `statement_timeout` of every connection, in milliseconds.
+    pub db_statement_timeout_ms: u64,
+    /// 64 hex characters: the AES-256 key that encrypts Twilio auth tokens at rest.
+    pub token_encryption_key: String,
+    /// Largest accepted request body, in bytes.
+    pub body_limit_bytes: usize,
+    /// `json` or `pretty`.
+    pub log_format: LogFormat,
+    /// `tracing` filter directives, e.g. `info,conversa=debug`.
+    pub log_filter: String,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            host: "0.0.0.0".to_owned(),
+            port: 8080,
+            public_base_url: "http://localhost:8080".to_owned(),
+            database_url: "postgres://postgres@127.0.0.1:5432/conversa".to_owned(),
+            app_database_url: String::new(),
+            db_pool_size: 16,
+            db_acquire_timeout_ms: 2_000,
+            db_statement_timeout_ms: 10_000,
+            token_encryption_key: String::new(),
+            body_limit_bytes: 64 * 1024,
+            log_format: LogFormat::Json,
+            log_filter: "info".to_owned(),
+        }
+    }
+}
+
+/// Configuration could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// A value had the wrong type or an unknown key was given (figment names the key and
+    /// where it came from).
+    #[error("configuration: {0}")]
+    Load(#[from] Box<figment::Error>),
+    /// A value parsed but is unusable.
+    #[error("configuration key `{key}`: {reason}")]
+    Invalid {
+        /// The key, as written in the environment.
+        key: &'static str,
+        /// What is wrong.
+        reason: String,
+    },
+}
+
+impl Config {
+    /// Every key, as figment names it.
+    pub const KEYS: &'static [&'static str] = &[
+        "host",
+        "port",
+        "public_base_url",
+        "database_url",
+        "app_database_url",
+        "db_pool_size",
+        "db_acquire_timeout_ms",
+        "db_statement_timeout_ms",
+        "token_encryption_key",
+        "body_limit_bytes",
+        "log_format",
+        "log_filter",
+    ];
+
+    /// Loads defaults, then `conversa.toml` in the working directory (if present), then the
+    /// environment.
+    ///
+    /// # Errors
+    /// [`ConfigError`] naming the key at fault.
+    pub fn load() -> Result<Self, ConfigError> {
+        Self::from_figment(
+            Figment::from(Serialized::defaults(Self::default()))
+                .merge(Toml::file("conversa.toml"))
+                .merge(Env::raw().only(&["DATABASE_URL"]))
+                // Only known keys: other CONVERSA_* variables (the scripts' own) are not config.
+                .merge(
+                    Env::prefixed("CONVERSA_").filter(|key| {
+                        Self::KEYS.iter().any(|known| key.as_str().eq_ignore_ascii_case(known))
+                    }),
+                ),
+        )
+    }
+
+    fn from_figment(figment: Figment) -> Result<Self, ConfigError> {
+        let config: Self = figment.extract().map_err(Box::new)?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        let invalid = |key, reason: &str| Err(ConfigError::Invalid { key, reason: reason.to_owned() });
+        if !(self.public_base_url.starts_with("http://") || self.public_base_url.starts_with("https://"))
+            || self.public_base_url.ends_with('/')
+        {
+            return invalid(
+                "CONVERSA_PUBLIC_BASE_URL",
+                "must be an absolute http(s) URL without a trailing slash",
+            );
+        }
+        if url::Url::parse(&self.database_url).is_err() {
+            return invalid("DATABASE_URL", "must be a postgres:// URL");
+        }
+        if !self.app_database_url.is_empty() && url::Url::parse(&self.app_database_url).is_err() {
+            return invalid("CONVERSA_APP_DATABASE_URL", "must be a postgres:// URL");
+        }
+        if self.db_pool_size == 0 {
+            return invalid("CONVERSA_DB_POOL_SIZE", "must be at least 1");
+        }
+        if self.body_limit_bytes < 1024 {
+            return invalid("CONVERSA_BODY_LIMIT_BYTES", "must be at least 1024");
+        }
+        Ok(())
+    }
+
+    /// The application role's URL (see [`Config::app_database_url`]).
+    #[must_use]
+    pub fn app_database_url(&self) -> String {
+        if !self.app_database_url.is_empty() {
+            return self.app_database_url.clone();
+        }
+        let mut url = url::Url::parse(&self.database_url).expect("validated at load");
+        let _ = url.set_username("conversa_app");
+        let _ = url.set_password(None);
+        url.to_string()
+    }
+
+    /// Pool settings for the application role.
+    #[must_use]
+    pub fn pool_settings(&self) -> adapters_postgres::PoolSettings {
+        let mut settings = adapters_postgres::PoolSettings::new(self.app_database_url());
+        settings.max_size = self.db_pool_size;
+        settings.acquire_timeout = Duration::from_millis(self.db_acquire_timeout_ms);
+        settings.statement_timeout = Duration::from_millis(self.db_statement_timeout_ms);
+        settings
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::result_large_err)] // figment::Jail's closure signature, not ours
+mod tests {
+    use super::*;
+    use figment::Jail;
+
+    #[test]
+    fn environment_overrides_file_overrides_defaults() {
+        Jail::expect_with(|jail| {
+            jail.create_file("conversa.toml", "port = 9000\nlog_format = \"pretty\"")?;
+            jail.set_env("CONVERSA_PORT", "9100");
+            jail.set_env("DATABASE_URL", "postgres://admin@db:5432/conversa");
+            let config = Config::load().map_err(|e| e.to_string())?;
+            assert_eq!(config.port, 9100);
+            assert_eq!(config.log_format, LogFormat::Pretty);
+            assert_eq!(config.app_database_url(), "postgres://conversa_app@db:5432/conversa");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn bad_values_name_the_key() {
+        Jail::expect_with(|jail| {
+            jail.set_env("CONVERSA_PORT", "eighty");
+            let err = Config::load().unwrap_err().to_string();
+            assert!(err.contains("\"PORT\"") && err.contains("CONVERSA_"), "{err}");
+            jail.set_env("CONVERSA_PORT", "8080");
+            jail.set_env("CONVERSA_PUBLIC_BASE_URL", "example.com/");
+            let err = Config::load().unwrap_err().to_string();
+            assert!(err.contains("CONVERSA_PUBLIC_BASE_URL"), "{err}");
+            Ok(())
+        });
+    }
+}

@@ -1,0 +1,138 @@
+//! Request extractors whose failures are problem+json that name the field at fault.
+
+use std::future::Future;
+use std::pin::Pin;
+
+use actix_web::dev::Payload;
+use actix_web::{FromRequest, HttpRequest, web};
+use serde::de::DeserializeOwned;
+
+use crate::problem::ApiError;
+
+/// A JSON body. Malformed JSON answers 400; well-formed JSON with a wrong or missing value
+/// answers 422 naming the field (`context.items[2]`); a body over the limit answers 413.
+#[derive(Debug)]
+pub struct JsonBody<T>(pub T);
+
+/// The body limit, stored in app data by the server.
+#[derive(Clone, Copy, Debug)]
+pub struct BodyLimit(pub usize);
+
+impl<T: DeserializeOwned + 'static> FromRequest for JsonBody<T> {
+    type Error = ApiError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, ApiError>>>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let limit = req.app_data::<BodyLimit>().map_or(64 * 1024, |l| l.0);
+        let content_type_ok = req
+            .headers()
+            .get(actix_web::http::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.starts_with("application/json") || v.contains("+json"));
+        let bytes = web::Bytes::from_request(req, payload);
+        Box::pin(async move {
+            let bytes = bytes.await.map_err(|e| {
+                if matches!(
+                    e.as_response_error().status_code(),
+                    actix_web::http::StatusCode::PAYLOAD_TOO_LARGE
+                ) {
+                    ApiError::payload_too_large(limit)
+                } else {
+                    ApiError::bad_request(format!("cannot read the body: {e}"))
+                }
+            })?;
+            if bytes.len() > limit {
+                return Err(ApiError::payload_too_large(limit));
+            }
+            if !content_type_ok {
+                return Err(ApiError::new(
+                    actix_web::http::StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                    "unsupported_media_type",
+                    "Unsupported media type",
+                    "send the body as application/json",
+                ));
+            }
+            parse_json(&bytes).map(JsonBody)
+        })
+    }
+}
+
+/// Parses JSON, telling syntax errors (400) from data errors (422, with the field's path).
+pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    let mut deserializer = serde_json::Deserializer::from_slice(bytes);
+    let parsed = serde_path_to_error::deserialize::<_, T>(&mut deserializer);
+    match parsed {
+        Ok(value) => {
+            deserializer.end().map_err(|e| ApiError::bad_request(format!("malformed JSON: {e}")))?;
+            Ok(value)
+        }
+        Err(error) => {
+            let path = error.path().to_string();
+            let inner = error.into_inner();
+            if inner.is_data() {
+                let field = if path == "." { "body".to_owned() } else { path };
+                Err(ApiError::invalid(
+                    field.clone(),
+                    format!("invalid `{field}`: {}", strip_position(&inner)),
+                ))
+            } else {
+                Err(ApiError::bad_request(format!("malformed JSON: {inner}")))
+            }
+        }
+    }
+}
+
+/// serde_json appends "at line 1 column 42"; the field path says more.
+fn strip_position(error: &serde_json::Error) -> String {
+    let text = error.to_string();
+    text.split(" at line ").next().unwrap_or(&text).to_owned()
+}
+
+/// A query string. A wrong value answers 422 naming the parameter.
+#[derive(Debug)]
+pub struct QueryParams<T>(pub T);
+
+impl<T: DeserializeOwned + 'static> FromRequest for QueryParams<T> {
+    type Error = ApiError;
+    type Future = std::future::Ready<Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let pairs = form_urlencoded::parse(req.query_string().as_bytes());
+        let deserializer = serde_urlencoded::Deserializer::new(pairs);
+        std::future::ready(serde_path_to_error::deserialize(deserializer).map(QueryParams).map_err(|error| {
+            let field = error.path().to_string();
+            ApiError::invalid(
+                field.clone(),
+                format!("invalid query parameter `{field}`: {}", error.into_inner()),
+            )
+        }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct Input {
+        phone: String,
+        kind: domain::MessageType,
+        items: Vec<u8>,
+    }
+
+    #[test]
+    fn syntax_errors_are_400_and_data_errors_name_the_field() {
+        let err = parse_json::<Input>(b"{\"phone\": ").unwrap_err();
+        assert_eq!(err.status().as_u16(), 400);
+        let err = parse_json::<Input>(br#"{"phone":"+1","kind":"sticker","items":[]}"#).unwrap_err();
+        assert_eq!((err.status().as_u16(), err.problem().field.as_deref()), (422, Some("kind")));
+        let err = parse_json::<Input>(br#"{"phone":"+1","kind":"text","items":[1,-2]}"#).unwrap_err();
+        assert_eq!(err.problem().field.as_deref(), Some("items[1]"));
+        let err = parse_json::<Input>(br#"{"kind":"text","items":[]}"#).unwrap_err();
+        assert!(err.problem().detail.contains("phone"), "{:?}", err.problem());
+        let err = parse_json::<Input>(br#"{"phone":"+1","kind":"text","items":[]} trailing"#).unwrap_err();
+        assert_eq!(err.status().as_u16(), 400);
+    }
+}

@@ -1,0 +1,18 @@
+//! # Conversa's HTTP application
+//!
+//! The binary's library half: configuration, wiring of the use cases to the adapters, the
+//! actix-web routes (REST API under `/api/v1`, health, OpenAPI and Swagger UI), problem+json
+//! errors, request logging. `main.rs` adds the command line. Nothing depends on this crate.
+
+pub mod auth;
+pub mod config;
+pub mod dto;
+pub mod extract;
+pub mod openapi;
+pub mod pagination;
+pub mod problem;
+pub mod routes;
+pub mod server;
+pub mod state;
+pub mod telemetry;
+pub mod wiring;

@@ -1,0 +1,153 @@
+//! `conversa`: the service and its operator commands.
+
+use std::net::TcpListener;
+
+use actix_web::{HttpServer, web};
+use anyhow::Context;
+use app_http::config::Config;
+use app_http::{server, telemetry, wiring};
+use chrono::Utc;
+use clap::{Parser, Subcommand};
+use domain::UserId;
+use services::{CreateApiKey, NewOwnerRequest};
+
+/// Conversa: multi-tenant SMS and WhatsApp conversations over Twilio.
+#[derive(Debug, Parser)]
+#[command(version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Serve the API (the default).
+    Serve,
+    /// Apply pending database migrations (as the schema owner, `DATABASE_URL`).
+    Migrate,
+    /// Create the demo data unless it exists; prints the demo API key when it creates it.
+    Seed,
+    /// Tenant operations.
+    Owner {
+        #[command(subcommand)]
+        command: OwnerCommand,
+    },
+    /// API key operations.
+    ApiKey {
+        #[command(subcommand)]
+        command: ApiKeyCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum OwnerCommand {
+    /// Create a tenant with an admin user and an API key; prints them as JSON.
+    Create {
+        /// The tenant's name.
+        #[arg(long)]
+        name: String,
+        /// The tenant's contact address (also the admin's login).
+        #[arg(long)]
+        email: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum ApiKeyCommand {
+    /// Create an API key for a user; prints it as JSON (shown once).
+    Create {
+        /// The user's id.
+        #[arg(long)]
+        user: uuid::Uuid,
+        /// A label.
+        #[arg(long, default_value = "cli")]
+        name: String,
+    },
+}
+
+fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    let config = Config::load()?;
+    telemetry::init(config.log_format, &config.log_filter);
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    match cli.command.unwrap_or(Command::Serve) {
+        Command::Serve => actix_web::rt::System::new().block_on(serve(config)),
+        Command::Migrate => runtime.block_on(migrate(&config)),
+        Command::Seed => runtime.block_on(seed(&config)),
+        Command::Owner { command: OwnerCommand::Create { name, email } } => {
+            runtime.block_on(create_owner(&config, name, email))
+        }
+        Command::ApiKey { command: ApiKeyCommand::Create { user, name } } => {
+            runtime.block_on(create_api_key(&config, user, name))
+        }
+    }
+}
+
+async fn migrate(config: &Config) -> anyhow::Result<()> {
+    let applied = adapters_postgres::run_migrations(&config.database_url).await?;
+    tracing::info!(applied = applied.len(), "migrations applied");
+    println!("{}", serde_json::json!({ "applied": applied }));
+    Ok(())
+}
+
+async fn seed(config: &Config) -> anyhow::Result<()> {
+    let store = wiring::store(config)?;
+    let report =
+        adapters_postgres::seed_demo_data(&store, &adapters_postgres::Sha256ApiKeys, Utc::now()).await?;
+    println!(
+        "{}",
+        serde_json::json!({
+            "owners_created": report.owners_created,
+            "demo_owner_id": report.demo_owner_id.map(|id| id.to_string()),
+            "demo_api_key": report.demo_api_key.as_ref().map(|key| key.expose().to_owned()),
+        })
+    );
+    Ok(())
+}
+
+async fn create_owner(config: &Config, name: String, email: String) -> anyhow::Result<()> {
+    let state = wiring::app_state(wiring::store(config)?);
+    let request = NewOwnerRequest { name, email, admin_name: None, admin_email: None };
+    let (created, key) = state.tenants.create_owner(request).await.context("cannot create the owner")?;
+    println!(
+        "{}",
+        serde_json::json!({
+            "owner_id": created.owner.id.to_string(),
+            "admin_user_id": created.admin.id.to_string(),
+            "api_key": key.expose(),
+        })
+    );
+    Ok(())
+}
+
+async fn create_api_key(config: &Config, user: uuid::Uuid, name: String) -> anyhow::Result<()> {
+    let state = wiring::app_state(wiring::store(config)?);
+    let (key, plaintext) = state
+        .tenants
+        .create_api_key_for_user(CreateApiKey { user_id: UserId::from(user), name })
+        .await
+        .context("cannot create the key")?;
+    println!(
+        "{}",
+        serde_json::json!({ "api_key_id": key.id.to_string(), "user_id": user.to_string(), "api_key": plaintext.expose() })
+    );
+    Ok(())
+}
+
+async fn serve(config: Config) -> anyhow::Result<()> {
+    let store = wiring::store(&config)?;
+    let state = web::Data::new(wiring::app_state(store));
+    let listener = TcpListener::bind((config.host.as_str(), config.port))
+        .with_context(|| format!("cannot listen on {}:{}", config.host, config.port))?;
+    tracing::info!(address = %listener.local_addr()?, "serving");
+    let body_limit = config.body_limit_bytes;
+    // actix-web stops on SIGTERM/SIGINT: it stops accepting, lets in-flight requests finish
+    // (up to the shutdown timeout), then returns.
+    HttpServer::new(move || server::app(state.clone(), body_limit))
+        .listen(listener)?
+        .shutdown_timeout(30)
+        .run()
+        .await?;
+    tracing::info!("stopped");
+    Ok(())
+}

@@ -1,0 +1,68 @@
+//! The OpenAPI document, generated from the route and schema annotations.
+
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+
+use crate::routes::{admin, conversations, health, messages};
+
+/// Conversa's API description: the versioned API under `/api/v1` and the health endpoints.
+#[derive(Debug, OpenApi)]
+#[openapi(
+    info(title = "Conversa API", description = "Multi-tenant SMS and WhatsApp conversations over Twilio."),
+    nest((path = "/api/v1", api = V1)),
+    paths(health::health, health::ready, health::twilio_health),
+    modifiers(&BearerAuth),
+    tags(
+        (name = "conversations", description = "Conversations and their lifecycle"),
+        (name = "messages", description = "Messages and AI results"),
+        (name = "administration", description = "Users, API keys, features, Twilio accounts (admin role)"),
+        (name = "health", description = "Liveness and readiness"),
+        (name = "webhooks", description = "Twilio webhooks"),
+    )
+)]
+pub struct ApiDoc;
+
+#[derive(OpenApi)]
+#[openapi(paths(
+    conversations::create,
+    conversations::get_one,
+    conversations::list,
+    conversations::close,
+    conversations::extend,
+    messages::add,
+    messages::list,
+    messages::get_one,
+    messages::add_ai_result,
+    messages::list_ai_results,
+    admin::create_user,
+    admin::list_users,
+    admin::get_user,
+    admin::create_api_key,
+    admin::list_api_keys,
+    admin::revoke_api_key,
+    admin::list_features,
+    admin::get_feature,
+    admin::put_feature,
+    admin::set_feature_enabled,
+    admin::create_twilio_account,
+    admin::list_twilio_accounts,
+    admin::get_twilio_account,
+))]
+struct V1;
+
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "api_key",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some("An API key: `Authorization: Bearer cnv_…`"))
+                    .build(),
+            ),
+        );
+    }
+}

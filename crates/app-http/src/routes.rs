@@ -1,0 +1,7 @@
+//! The HTTP routes, grouped by resource.
+
+pub mod admin;
+pub mod conversations;
+pub mod docs;
+pub mod health;
+pub mod messages;

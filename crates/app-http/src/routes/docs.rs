@@ -1,0 +1,55 @@
+//! `/openapi.json` and a Swagger UI at `/docs`, served from assets vendored in this crate
+//! (swagger-ui-dist), so nothing is fetched from a CDN.
+
+use actix_web::http::header::{CACHE_CONTROL, CONTENT_TYPE};
+use actix_web::{HttpResponse, get};
+use utoipa::OpenApi;
+
+use crate::openapi::ApiDoc;
+
+const BUNDLE: &[u8] = include_bytes!("../../assets/swagger-ui/swagger-ui-bundle.js");
+const CSS: &[u8] = include_bytes!("../../assets/swagger-ui/swagger-ui.css");
+const PAGE: &str = r##"<!doctype html>
+<html lang="en">
+<head>
+  <meta charset="utf-8">
+  <title>Conversa API</title>
+  <link rel="stylesheet" href="/docs/swagger-ui.css">
+</head>
+<body>
+  <div id="swagger-ui"></div>
+  <script src="/docs/swagger-ui-bundle.js"></script>
+  <script>window.ui = SwaggerUIBundle({ url: "/openapi.json", dom_id: "#swagger-ui" });</script>
+</body>
+</html>"##;
+
+/// The OpenAPI 3.1 document.
+#[get("/openapi.json")]
+pub async fn openapi() -> HttpResponse {
+    HttpResponse::Ok().json(ApiDoc::openapi())
+}
+
+/// Swagger UI.
+#[get("/docs")]
+pub async fn page() -> HttpResponse {
+    HttpResponse::Ok().insert_header((CONTENT_TYPE, "text/html; charset=utf-8")).body(PAGE)
+}
+
+/// Swagger UI's script.
+#[get("/docs/swagger-ui-bundle.js")]
+pub async fn bundle() -> HttpResponse {
+    asset("application/javascript", BUNDLE)
+}
+
+/// Swagger UI's stylesheet.
+#[get("/docs/swagger-ui.css")]
+pub async fn css() -> HttpResponse {
+    asset("text/css", CSS)
+}
+
+fn asset(content_type: &'static str, bytes: &'static [u8]) -> HttpResponse {
+    HttpResponse::Ok()
+        .insert_header((CONTENT_TYPE, content_type))
+        .insert_header((CACHE_CONTROL, "public, max-age=86400"))
+        .body(bytes)
+}

@@ -1,0 +1,109 @@
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use domain::{AiResult, Conversation, ConversationId, ConversationStatus, MessageId, NewAiResult, OwnerId};
+
+use crate::{Page, PageRequest, StoreError};
+
+/// Which conversations a listing returns.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ConversationFilter {
+    /// Only these states (never empty; the use case defaults it to the active ones).
+    pub statuses: Vec<ConversationStatus>,
+}
+
+/// A conversation closed because closure detection decided it had ended, with the assessment
+/// recorded as an AI result on the message that triggered it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct DetectedClosure {
+    /// The conversation, now `user_closed`.
+    pub conversation: Conversation,
+    /// The recorded assessment.
+    pub ai_result: AiResult,
+}
+
+/// Conversations of a tenant and their lifecycle transitions. Each transition method locks the
+/// row, applies the domain rule and writes the result in one transaction, so two concurrent
+/// closes cannot both succeed.
+#[cfg_attr(feature = "mock", mockall::automock)]
+#[async_trait]
+pub trait ConversationStore: Send + Sync {
+    /// Stores `candidate` unless the tenant already has an active conversation between the
+    /// same business and customer numbers, which is returned instead. The boolean says whether
+    /// `candidate` was created. At most one active conversation per (tenant, business number,
+    /// customer number) exists even under concurrent calls.
+    ///
+    /// # Errors
+    /// MUST return [`StoreError::Unavailable`] when the store cannot be reached.
+    async fn open_or_get_active(&self, candidate: Conversation) -> Result<(Conversation, bool), StoreError>;
+
+    /// One conversation of the tenant.
+    ///
+    /// # Errors
+    /// MUST return [`StoreError::NotFound`] for an unknown id or another tenant's.
+    async fn get_conversation(
+        &self,
+        owner_id: OwnerId,
+        id: ConversationId,
+    ) -> Result<Conversation, StoreError>;
+
+    /// The tenant's conversations in `filter`'s states, newest first, one keyset page.
+    ///
+    /// # Errors
+    /// [`StoreError::Unavailable`].
+    async fn list_conversations(
+        &self,
+        owner_id: OwnerId,
+        filter: ConversationFilter,
+        page: PageRequest,
+    ) -> Result<Page<Conversation>, StoreError>;
+
+    /// Closes the conversation with the final `status` (see `Conversation::close`).
+    ///
+    /// # Errors
+    /// MUST return [`StoreError::NotFound`] for an unknown or foreign id and
+    /// [`StoreError::ConversationClosed`] when it is already final.
+    async fn close_conversation(
+        &self,
+        owner_id: OwnerId,
+        id: ConversationId,
+        status: ConversationStatus,
+        reason: String,
+        at: DateTime<Utc>,
+    ) -> Result<Conversation, StoreError>;
+
+    /// Closes the conversation as `user_closed` and records `assessment` on `message_id`, both
+    /// or neither.
+    ///
+    /// # Errors
+    /// As [`ConversationStore::close_conversation`].
+    async fn close_detected(
+        &self,
+        owner_id: OwnerId,
+        id: ConversationId,
+        message_id: MessageId,
+        reason: String,
+        assessment: NewAiResult,
+        at: DateTime<Utc>,
+    ) -> Result<DetectedClosure, StoreError>;
+
+    /// Extends the conversation by up to `by_seconds` (see `Conversation::extend`).
+    ///
+    /// # Errors
+    /// [`StoreError::NotFound`], [`StoreError::ConversationClosed`], or
+    /// [`StoreError::Rejected`] when no time can be added.
+    async fn extend_conversation(
+        &self,
+        owner_id: OwnerId,
+        id: ConversationId,
+        by_seconds: i64,
+        at: DateTime<Utc>,
+    ) -> Result<Conversation, StoreError>;
+
+    /// Claims up to `limit` active conversations of any tenant that are due at `now` (expired,
+    /// or idle past their idle timeout), closes each as `expired` or `idle_timeout`, and returns
+    /// them. Rows are claimed with `SKIP LOCKED`: concurrent sweepers never close one twice.
+    ///
+    /// # Errors
+    /// [`StoreError::Unavailable`].
+    async fn sweep_due(&self, now: DateTime<Utc>, limit: u32) -> Result<Vec<Conversation>, StoreError>;
+}

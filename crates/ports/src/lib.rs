@@ -1,0 +1,43 @@
+//! # Conversa ports
+//!
+//! The traits through which the use cases (`services`) reach the outside world, shaped by use
+//! case rather than by table: an operation that must be atomic is one method, so an adapter can
+//! run it in one transaction. Every tenant-scoped method takes the tenant's [`OwnerId`] first;
+//! an adapter MUST scope every query by it, and answer [`StoreError::NotFound`] for another
+//! tenant's id exactly as for an unknown one.
+//!
+//! With the `mock` feature each trait also has a `mockall` mock (`MockConversationStore`, …)
+//! for the use cases' unit tests.
+//!
+//! [`OwnerId`]: domain::OwnerId
+
+mod clock;
+mod conversations;
+mod error;
+mod gateway;
+mod messages;
+mod page;
+mod send_queue;
+mod tenants;
+
+pub use clock::{ApiKeyIssuer, Clock, IssuedApiKey, Jitter};
+pub use conversations::{ConversationFilter, ConversationStore, DetectedClosure};
+pub use error::StoreError;
+pub use gateway::{ChannelCredentials, GatewayError, MessagingGateway, OutboundEnvelope, SendReceipt};
+pub use messages::{AppendedMessage, DeliveryFailure, DeliveryUpdate, InboundStored, MessageStore};
+pub use page::{Cursor, Page, PageRequest};
+pub use send_queue::{ClaimedSend, SendQueue};
+pub use tenants::{FeatureStore, NewOwnerWithAdmin, OwnerCreated, TenantDirectory, TwilioAccountStore};
+
+#[cfg(feature = "mock")]
+pub use clock::{MockApiKeyIssuer, MockClock, MockJitter};
+#[cfg(feature = "mock")]
+pub use conversations::MockConversationStore;
+#[cfg(feature = "mock")]
+pub use gateway::MockMessagingGateway;
+#[cfg(feature = "mock")]
+pub use messages::MockMessageStore;
+#[cfg(feature = "mock")]
+pub use send_queue::MockSendQueue;
+#[cfg(feature = "mock")]
+pub use tenants::{MockFeatureStore, MockTenantDirectory, MockTwilioAccountStore};

@@ -1,0 +1,150 @@
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use domain::{
+    AiResult, Conversation, ConversationId, DeliveryStatus, Message, MessageId, NewAiResult, NewMessage,
+    OwnerId,
+};
+
+use crate::{Page, PageRequest, StoreError};
+
+/// The result of storing an inbound message.
+#[derive(Clone, Debug, PartialEq)]
+pub struct InboundStored {
+    /// The conversation the message landed in, after the message was recorded.
+    pub conversation: Conversation,
+    /// The stored message (the earlier copy, for a duplicate).
+    pub message: Message,
+    /// Whether the conversation was opened by this message.
+    pub conversation_created: bool,
+    /// Whether the provider id was already stored: nothing was written.
+    pub duplicate: bool,
+}
+
+/// A message appended to a conversation.
+#[derive(Clone, Debug, PartialEq)]
+pub struct AppendedMessage {
+    /// The stored message.
+    pub message: Message,
+    /// The conversation after recording it.
+    pub conversation: Conversation,
+}
+
+/// Why a provider reported a message as not delivered.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DeliveryFailure {
+    /// The provider's error code (Twilio's `ErrorCode`).
+    pub code: Option<i32>,
+    /// A description.
+    pub message: Option<String>,
+}
+
+/// What a delivery-status callback did.
+#[derive(Clone, Debug, PartialEq)]
+pub enum DeliveryUpdate {
+    /// The status moved forward; the message as updated.
+    Advanced(Message),
+    /// The callback was late or repeated; the message is unchanged.
+    Unchanged(Message),
+    /// No message of the tenant has that provider id.
+    UnknownSid,
+}
+
+/// Messages and their AI results.
+#[cfg_attr(feature = "mock", mockall::automock)]
+#[async_trait]
+pub trait MessageStore: Send + Sync {
+    /// Stores an inbound message in one transaction: get the tenant's active conversation for
+    /// `candidate`'s numbers (closing it as `expired` and opening `candidate` instead if it is
+    /// past its expiry), or open `candidate`; insert the message unless its provider id is
+    /// already stored; record it on the conversation (`pending` → `progress`).
+    ///
+    /// # Errors
+    /// MUST return [`StoreError::Unavailable`] when the store cannot be reached; nothing is
+    /// written then.
+    async fn store_inbound(
+        &self,
+        candidate: Conversation,
+        message: NewMessage,
+        at: DateTime<Utc>,
+    ) -> Result<InboundStored, StoreError>;
+
+    /// Appends a message to an active conversation; with `enqueue_send` the message also gets
+    /// a send job, in the same transaction (it is never stored without one).
+    ///
+    /// # Errors
+    /// MUST return [`StoreError::NotFound`] for an unknown or foreign conversation and
+    /// [`StoreError::ConversationClosed`] for a final one.
+    async fn append_message(
+        &self,
+        owner_id: OwnerId,
+        conversation_id: ConversationId,
+        message: NewMessage,
+        enqueue_send: bool,
+        at: DateTime<Utc>,
+    ) -> Result<AppendedMessage, StoreError>;
+
+    /// One message.
+    ///
+    /// # Errors
+    /// MUST return [`StoreError::NotFound`] for an unknown or foreign id.
+    async fn get_message(&self, owner_id: OwnerId, id: MessageId) -> Result<Message, StoreError>;
+
+    /// A conversation's messages, oldest first, one keyset page.
+    ///
+    /// # Errors
+    /// MUST return [`StoreError::NotFound`] for an unknown or foreign conversation.
+    async fn list_messages(
+        &self,
+        owner_id: OwnerId,
+        conversation_id: ConversationId,
+        page: PageRequest,
+    ) -> Result<Page<Message>, StoreError>;
+
+    /// The latest `limit` messages of a conversation, returned oldest first (closure detection's
+    /// window).
+    ///
+    /// # Errors
+    /// [`StoreError::Unavailable`].
+    async fn recent_messages(
+        &self,
+        owner_id: OwnerId,
+        conversation_id: ConversationId,
+        limit: u32,
+    ) -> Result<Vec<Message>, StoreError>;
+
+    /// Applies a provider's status callback, only ever moving the status forward (see
+    /// `DeliveryStatus::advance`), recording `failure` when the new status is a failure.
+    ///
+    /// # Errors
+    /// [`StoreError::Unavailable`].
+    async fn apply_delivery_status(
+        &self,
+        owner_id: OwnerId,
+        provider_sid: String,
+        status: DeliveryStatus,
+        failure: Option<DeliveryFailure>,
+        at: DateTime<Utc>,
+    ) -> Result<DeliveryUpdate, StoreError>;
+
+    /// Attaches an AI result to a message.
+    ///
+    /// # Errors
+    /// MUST return [`StoreError::NotFound`] for an unknown or foreign message.
+    async fn add_ai_result(
+        &self,
+        owner_id: OwnerId,
+        message_id: MessageId,
+        result: NewAiResult,
+        at: DateTime<Utc>,
+    ) -> Result<AiResult, StoreError>;
+
+    /// The AI results of a message, oldest first.
+    ///
+    /// # Errors
+    /// MUST return [`StoreError::NotFound`] for an unknown or foreign message.
+    async fn list_ai_results(
+        &self,
+        owner_id: OwnerId,
+        message_id: MessageId,
+    ) -> Result<Vec<AiResult>, StoreError>;
+}

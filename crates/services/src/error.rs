@@ -1,0 +1,138 @@
+//! The one error type of the use cases, and how storage errors map onto it.
+
+use domain::{ConversationStatus, UserRole};
+use ports::StoreError;
+
+/// Why a use case refused or failed.
+///
+/// Each variant maps to one HTTP status, decided once in the HTTP layer:
+///
+/// | variant | status |
+/// | --- | --- |
+/// | [`Forbidden`](Self::Forbidden) | 403 |
+/// | [`Invalid`](Self::Invalid), [`Rejected`](Self::Rejected) | 422 |
+/// | [`NotFound`](Self::NotFound) | 404 |
+/// | [`Conflict`](Self::Conflict), [`ConversationClosed`](Self::ConversationClosed) | 409 |
+/// | [`Unavailable`](Self::Unavailable) | 503 |
+/// | [`Internal`](Self::Internal) | 500 |
+///
+/// Authentication is not an error: [`crate::TenantService::authenticate`] answers `None` for a
+/// key that does not resolve.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ServiceError {
+    /// The principal's role does not allow the action.
+    #[error("this action requires the `{required}` role")]
+    Forbidden {
+        /// The least role that would have been allowed.
+        required: UserRole,
+    },
+    /// The input was refused; `field` names the part at fault (as the client spelled it).
+    #[error("invalid `{field}`: {reason}")]
+    Invalid {
+        /// The input field at fault.
+        field: &'static str,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// No such resource in the principal's tenant.
+    #[error("not found")]
+    NotFound,
+    /// A uniqueness rule refused the change.
+    #[error("conflict: {0}")]
+    Conflict(String),
+    /// The conversation is in a final state.
+    #[error("conversation is closed ({0})")]
+    ConversationClosed(ConversationStatus),
+    /// A business rule refused a well-formed request (lifetime exhausted, WhatsApp's 24-hour
+    /// window closed…).
+    #[error("{0}")]
+    Rejected(String),
+    /// A dependency could not be reached; retrying later may help.
+    #[error("service unavailable: {0}")]
+    Unavailable(String),
+    /// Stored data could not be used (a bug or a manual edit). Log it, answer blandly.
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl ServiceError {
+    /// An [`Invalid`](Self::Invalid) error for `field`.
+    pub fn invalid(field: &'static str, reason: impl std::fmt::Display) -> Self {
+        Self::Invalid { field, reason: reason.to_string() }
+    }
+
+    /// A stable, machine-readable code for the error (the `code` of a problem+json answer).
+    #[must_use]
+    pub const fn code(&self) -> &'static str {
+        match self {
+            Self::Forbidden { .. } => "forbidden",
+            Self::Invalid { .. } => "invalid_input",
+            Self::NotFound => "not_found",
+            Self::Conflict(_) => "conflict",
+            Self::ConversationClosed(_) => "conversation_closed",
+            Self::Rejected(_) => "rejected",
+            Self::Unavailable(_) => "unavailable",
+            Self::Internal(_) => "internal",
+        }
+    }
+}
+
+impl From<StoreError> for ServiceError {
+    fn from(error: StoreError) -> Self {
+        match error {
+            StoreError::NotFound => Self::NotFound,
+            StoreError::Conflict(what) => Self::Conflict(what),
+            StoreError::ConversationClosed(status) => Self::ConversationClosed(status),
+            StoreError::Rejected(why) => Self::Rejected(why),
+            StoreError::Unavailable(why) => Self::Unavailable(why),
+            StoreError::Corrupt(why) => Self::Internal(why),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn store_errors_map_one_to_one() {
+        let cases = [
+            (StoreError::NotFound, ServiceError::NotFound),
+            (StoreError::Conflict("email".into()), ServiceError::Conflict("email".into())),
+            (
+                StoreError::ConversationClosed(ConversationStatus::Expired),
+                ServiceError::ConversationClosed(ConversationStatus::Expired),
+            ),
+            (StoreError::Rejected("too long".into()), ServiceError::Rejected("too long".into())),
+            (StoreError::Unavailable("down".into()), ServiceError::Unavailable("down".into())),
+            (StoreError::Corrupt("bad row".into()), ServiceError::Internal("bad row".into())),
+        ];
+        for (store, service) in cases {
+            assert_eq!(ServiceError::from(store), service);
+        }
+    }
+
+    #[test]
+    fn codes_are_stable_and_messages_name_the_field() {
+        let invalid = ServiceError::invalid("body", "message body is empty");
+        assert_eq!(invalid.code(), "invalid_input");
+        assert_eq!(invalid.to_string(), "invalid `body`: message body is empty");
+        let forbidden = ServiceError::Forbidden { required: UserRole::Admin };
+        assert_eq!(
+            (forbidden.code(), forbidden.to_string().as_str()),
+            ("forbidden", "this action requires the `admin` role")
+        );
+        let codes = [
+            ServiceError::NotFound.code(),
+            ServiceError::Conflict(String::new()).code(),
+            ServiceError::ConversationClosed(ConversationStatus::Failed).code(),
+            ServiceError::Rejected(String::new()).code(),
+            ServiceError::Unavailable(String::new()).code(),
+            ServiceError::Internal(String::new()).code(),
+        ];
+        assert_eq!(
+            codes,
+            ["not_found", "conflict", "conversation_closed", "rejected", "unavailable", "internal"]
+        );
+    }
+}

@@ -1,0 +1,47 @@
+//! # Conversa use cases
+//!
+//! The application layer of Conversa: each use case checks who may do it, validates its input
+//! into domain values, and orchestrates the ports. It depends on `domain` and `ports` only, so
+//! the HTTP layer, the CLI and the background workers call the same code.
+//!
+//! - [`ConversationService`]: open, read, list, close and extend conversations.
+//! - [`MessageService`]: write to customers (queued for sending), read messages, AI results.
+//! - [`TwilioWebhookService`]: inbound messages (with closure detection) and delivery statuses.
+//! - [`LifecycleSweeper`]: closes expired and idle conversations.
+//! - [`OutboundDispatcher`]: sends queued messages, retrying temporary failures.
+//! - [`TenantService`], [`FeatureService`], [`TwilioAccountService`]: tenant administration
+//!   and API-key authentication.
+//!
+//! Every tenant use case takes the caller's [`Principal`](domain::Principal) and acts only on
+//! its tenant. Failures are one [`ServiceError`], whose variants map to HTTP statuses.
+
+mod authz;
+mod conversations;
+mod dispatch;
+mod error;
+mod features;
+mod input;
+mod messages;
+mod settings;
+mod sweep;
+mod tenants;
+mod twilio_accounts;
+mod webhooks;
+
+pub use authz::require;
+pub use conversations::{
+    ConversationService, CreateConversation, MAX_CLOSE_REASON_CHARS, OpenedConversation,
+};
+pub use dispatch::{DispatchReport, OutboundDispatcher};
+pub use error::ServiceError;
+pub use features::{FeatureService, PutFeature};
+pub use messages::{AddMessage, MessageService};
+pub use sweep::{LifecycleSweeper, MAX_SWEEP_ROUNDS, SweepReport};
+pub use tenants::{
+    CreateApiKey, CreateUser, FIRST_KEY_NAME, MAX_API_KEY_LEN, NewOwnerRequest, TenantService,
+};
+pub use twilio_accounts::{CreateTwilioAccount, MAX_FRIENDLY_NAME_CHARS, TwilioAccountService};
+pub use webhooks::{
+    CLOSURE_MODEL, DeliveryCallback, InboundMessage, InboundOutcome, MAX_MESSAGE_SID_CHARS,
+    TwilioWebhookService,
+};

@@ -1,0 +1,255 @@
+use std::sync::Arc;
+
+use chrono::Duration;
+use domain::{
+    Channel, ChannelAddress, DeliveryStatus, MessageOwner, RetryDecision, RetryPolicy, SecretString, SendJob,
+    SendJobId,
+};
+use mockall::predicate::eq;
+use ports::{
+    ChannelCredentials, ClaimedSend, DeliveryFailure, GatewayError, MockJitter, MockMessagingGateway,
+    MockSendQueue, SendReceipt,
+};
+use services::{DispatchReport, OutboundDispatcher, ServiceError};
+
+use crate::fixtures::*;
+
+const JITTER: f64 = 0.5;
+
+fn policy() -> RetryPolicy {
+    RetryPolicy { max_attempts: 3, base_delay_ms: 1_000, max_delay_ms: 60_000 }
+}
+
+fn lease() -> Duration {
+    Duration::seconds(30)
+}
+
+struct Setup {
+    queue: MockSendQueue,
+    gateway: MockMessagingGateway,
+}
+
+impl Setup {
+    /// The queue hands out `claims` for one claim with the configured batch and lease.
+    fn claiming(claims: Vec<ClaimedSend>) -> Self {
+        let mut queue = MockSendQueue::new();
+        queue
+            .expect_claim_due()
+            .with(eq(now()), eq(10), eq(lease()))
+            .times(1)
+            .return_once(move |_, _, _| Ok(claims));
+        Self { queue, gateway: MockMessagingGateway::new() }
+    }
+
+    fn dispatcher(self) -> OutboundDispatcher {
+        let mut jitter = MockJitter::new();
+        jitter.expect_sample().return_const(JITTER);
+        OutboundDispatcher {
+            queue: Arc::new(self.queue),
+            gateway: Arc::new(self.gateway),
+            clock: clock(),
+            jitter: Arc::new(jitter),
+            policy: policy(),
+            lease: lease(),
+            batch_size: 10,
+        }
+    }
+}
+
+fn credentials() -> ChannelCredentials {
+    ChannelCredentials { account: ACCOUNT_SID.to_owned(), secret: SecretString::new(AUTH_TOKEN) }
+}
+
+fn claim(attempts: u32, with_credentials: bool) -> ClaimedSend {
+    let conversation = conversation(Channel::Sms);
+    let mut message = message(&conversation, MessageOwner::Agent, "Seu pedido saiu para entrega", now());
+    message.media = vec![media("https://cdn.example/nota.pdf", "application/pdf")];
+    ClaimedSend {
+        job: SendJob {
+            id: SendJobId::new_at(now()),
+            owner_id: owner_id(),
+            conversation_id: conversation.id,
+            message_id: message.id,
+            attempts,
+            created_at: now(),
+        },
+        message,
+        from: ChannelAddress::parse(BUSINESS).unwrap(),
+        to: ChannelAddress::parse(CUSTOMER).unwrap(),
+        credentials: with_credentials.then(credentials),
+    }
+}
+
+fn receipt() -> SendReceipt {
+    SendReceipt { provider_sid: "SM1".to_owned(), status: DeliveryStatus::Queued }
+}
+
+#[tokio::test]
+async fn sends_the_message_and_records_the_receipt() {
+    let claimed = claim(0, true);
+    let job = claimed.job.clone();
+    let message_id = claimed.message.id;
+    let mut setup = Setup::claiming(vec![claimed]);
+    setup
+        .gateway
+        .expect_send()
+        .withf(move |envelope| {
+            envelope.owner_id == owner_id()
+                && envelope.message_id == message_id
+                && envelope.from.to_twilio() == BUSINESS
+                && envelope.to.to_twilio() == CUSTOMER
+                && envelope.body.as_deref() == Some("Seu pedido saiu para entrega")
+                && envelope.media_urls == ["https://cdn.example/nota.pdf"]
+                && envelope.credentials == credentials()
+        })
+        .times(1)
+        .returning(|_| Ok(receipt()));
+    setup
+        .queue
+        .expect_mark_sent()
+        .with(eq(job), eq("SM1".to_owned()), eq(DeliveryStatus::Queued), eq(now()))
+        .times(1)
+        .returning(|_, _, _, _| Ok(()));
+    setup.queue.expect_schedule_retry().never();
+    setup.queue.expect_mark_failed().never();
+    let report = setup.dispatcher().run_once().await.unwrap();
+    assert_eq!(report, DispatchReport { sent: 1, ..DispatchReport::default() });
+}
+
+#[tokio::test]
+async fn a_temporary_failure_is_retried_with_backoff() {
+    let claimed = claim(1, true);
+    let job = claimed.job.clone();
+    let RetryDecision::RetryAt(retry_at) = policy().after_failure(2, now(), JITTER) else {
+        panic!("policy gives up")
+    };
+    let mut setup = Setup::claiming(vec![claimed]);
+    setup
+        .gateway
+        .expect_send()
+        .times(1)
+        .returning(|_| Err(GatewayError::Retryable { reason: "HTTP 503".into() }));
+    setup
+        .queue
+        .expect_schedule_retry()
+        .with(eq(job), eq(retry_at), eq("HTTP 503".to_owned()), eq(now()))
+        .times(1)
+        .returning(|_, _, _, _| Ok(()));
+    setup.queue.expect_mark_failed().never();
+    setup.queue.expect_mark_sent().never();
+    let report = setup.dispatcher().run_once().await.unwrap();
+    assert_eq!(report, DispatchReport { retried: 1, ..DispatchReport::default() });
+    assert_eq!(retry_at, now() + Duration::milliseconds(1_000));
+}
+
+#[tokio::test]
+async fn the_last_temporary_failure_gives_up() {
+    let claimed = claim(policy().max_attempts - 1, true);
+    let job = claimed.job.clone();
+    let mut setup = Setup::claiming(vec![claimed]);
+    setup
+        .gateway
+        .expect_send()
+        .times(1)
+        .returning(|_| Err(GatewayError::Retryable { reason: "timeout".into() }));
+    setup
+        .queue
+        .expect_mark_failed()
+        .with(eq(job), eq(DeliveryFailure { code: None, message: Some("timeout".into()) }), eq(now()))
+        .times(1)
+        .returning(|_, _, _| Ok(()));
+    setup.queue.expect_schedule_retry().never();
+    let report = setup.dispatcher().run_once().await.unwrap();
+    assert_eq!(report, DispatchReport { failed: 1, ..DispatchReport::default() });
+}
+
+#[tokio::test]
+async fn a_permanent_failure_fails_the_message_at_once() {
+    let claimed = claim(0, true);
+    let job = claimed.job.clone();
+    let mut setup = Setup::claiming(vec![claimed]);
+    setup
+        .gateway
+        .expect_send()
+        .times(1)
+        .returning(|_| Err(GatewayError::Permanent { code: Some(21_211), reason: "invalid To".into() }));
+    setup
+        .queue
+        .expect_mark_failed()
+        .with(
+            eq(job),
+            eq(DeliveryFailure { code: Some(21_211), message: Some("invalid To".into()) }),
+            eq(now()),
+        )
+        .times(1)
+        .returning(|_, _, _| Ok(()));
+    setup.queue.expect_schedule_retry().never();
+    let report = setup.dispatcher().run_once().await.unwrap();
+    assert_eq!(report, DispatchReport { failed: 1, ..DispatchReport::default() });
+}
+
+#[tokio::test]
+async fn without_credentials_the_message_fails_unsent() {
+    let claimed = claim(0, false);
+    let job = claimed.job.clone();
+    let mut setup = Setup::claiming(vec![claimed]);
+    setup.gateway.expect_send().never();
+    let failure = DeliveryFailure { code: None, message: Some(format!("no active account owns {BUSINESS}")) };
+    setup
+        .queue
+        .expect_mark_failed()
+        .with(eq(job), eq(failure), eq(now()))
+        .times(1)
+        .returning(|_, _, _| Ok(()));
+    let report = setup.dispatcher().run_once().await.unwrap();
+    assert_eq!(report, DispatchReport { failed: 1, ..DispatchReport::default() });
+}
+
+#[tokio::test]
+async fn a_store_error_on_one_job_does_not_stop_the_others() {
+    let (first, second) = (claim(0, true), claim(0, true));
+    let (first_job, second_job) = (first.job.clone(), second.job.clone());
+    let mut setup = Setup::claiming(vec![first, second]);
+    setup.gateway.expect_send().times(2).returning(|_| Ok(receipt()));
+    setup
+        .queue
+        .expect_mark_sent()
+        .withf(move |job, _, _, _| *job == first_job)
+        .times(1)
+        .returning(|_, _, _, _| Err(unavailable()));
+    setup
+        .queue
+        .expect_mark_sent()
+        .withf(move |job, _, _, _| *job == second_job)
+        .times(1)
+        .returning(|_, _, _, _| Ok(()));
+    let report = setup.dispatcher().run_once().await.unwrap();
+    assert_eq!(report, DispatchReport { sent: 1, errors: 1, ..DispatchReport::default() });
+}
+
+#[tokio::test]
+async fn store_errors_while_recording_failures_are_counted() {
+    let mut setup = Setup::claiming(vec![claim(0, true), claim(0, false)]);
+    setup.gateway.expect_send().times(1).returning(|_| Err(GatewayError::Retryable { reason: "503".into() }));
+    setup.queue.expect_schedule_retry().times(1).returning(|_, _, _, _| Err(unavailable()));
+    setup.queue.expect_mark_failed().times(1).returning(|_, _, _| Err(unavailable()));
+    let report = setup.dispatcher().run_once().await.unwrap();
+    assert_eq!(report, DispatchReport { errors: 2, ..DispatchReport::default() });
+}
+
+#[tokio::test]
+async fn a_failed_claim_sends_nothing() {
+    let mut queue = MockSendQueue::new();
+    queue.expect_claim_due().times(1).returning(|_, _, _| Err(unavailable()));
+    let mut setup = Setup { queue, gateway: MockMessagingGateway::new() };
+    setup.gateway.expect_send().never();
+    let result = setup.dispatcher().run_once().await;
+    assert!(matches!(result, Err(ServiceError::Unavailable(_))), "{result:?}");
+}
+
+#[tokio::test]
+async fn an_empty_queue_reports_nothing() {
+    let mut setup = Setup::claiming(vec![]);
+    setup.gateway.expect_send().never();
+    assert_eq!(setup.dispatcher().run_once().await.unwrap(), DispatchReport::default());
+}

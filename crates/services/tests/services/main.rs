@@ -1,0 +1,13 @@
+//! Use-case tests: each use case runs against mockall mocks of its ports, and every test
+//! states which port calls must happen (with which arguments) and which must not.
+
+mod conversations;
+mod dispatch;
+mod features;
+mod fixtures;
+mod inbound;
+mod messages;
+mod sweep;
+mod tenants;
+mod twilio_accounts;
+mod webhooks;
