@@ -49,6 +49,30 @@ pub struct Config {
     pub log_format: LogFormat,
     /// `tracing` filter directives, e.g. `info,conversa=debug`.
     pub log_filter: String,
+    /// Whether this instance runs the sweeper and the dispatcher (any number of instances may).
+    pub workers_enabled: bool,
+    /// Pause between lifecycle sweeps, in milliseconds.
+    pub sweep_interval_ms: u64,
+    /// Conversations closed per sweep batch.
+    pub sweep_batch_size: u32,
+    /// Pause between send-queue polls when idle, in milliseconds.
+    pub dispatch_interval_ms: u64,
+    /// Send jobs claimed per poll.
+    pub dispatch_batch_size: u32,
+    /// How long a claimed send job stays leased to its worker, in seconds.
+    pub send_lease_seconds: u32,
+    /// Send attempts before a message is `failed`.
+    pub send_max_attempts: u32,
+    /// First retry delay (exponential backoff with full jitter), in milliseconds.
+    pub send_base_delay_ms: u64,
+    /// Longest retry delay, in milliseconds.
+    pub send_max_delay_ms: u64,
+    /// Twilio's REST API base URL (tests point it at a local fake).
+    pub twilio_api_base_url: String,
+    /// Connect timeout of calls to Twilio, in milliseconds.
+    pub twilio_connect_timeout_ms: u64,
+    /// Total timeout of calls to Twilio, in milliseconds.
+    pub twilio_request_timeout_ms: u64,
 }
 
 impl Default for Config {
@@ -66,6 +90,18 @@ impl Default for Config {
             body_limit_bytes: 64 * 1024,
             log_format: LogFormat::Json,
             log_filter: "info".to_owned(),
+            workers_enabled: true,
+            sweep_interval_ms: 5_000,
+            sweep_batch_size: 200,
+            dispatch_interval_ms: 500,
+            dispatch_batch_size: 50,
+            send_lease_seconds: 60,
+            send_max_attempts: 6,
+            send_base_delay_ms: 2_000,
+            send_max_delay_ms: 300_000,
+            twilio_api_base_url: "https://api.twilio.com".to_owned(),
+            twilio_connect_timeout_ms: 3_000,
+            twilio_request_timeout_ms: 10_000,
         }
     }
 }
@@ -102,6 +138,18 @@ impl Config {
         "body_limit_bytes",
         "log_format",
         "log_filter",
+        "workers_enabled",
+        "sweep_interval_ms",
+        "sweep_batch_size",
+        "dispatch_interval_ms",
+        "dispatch_batch_size",
+        "send_lease_seconds",
+        "send_max_attempts",
+        "send_base_delay_ms",
+        "send_max_delay_ms",
+        "twilio_api_base_url",
+        "twilio_connect_timeout_ms",
+        "twilio_request_timeout_ms",
     ];
 
     /// Loads defaults, then `conversa.toml` in the working directory (if present), then the
@@ -147,6 +195,18 @@ impl Config {
         }
         if self.db_pool_size == 0 {
             return invalid("CONVERSA_DB_POOL_SIZE", "must be at least 1");
+        }
+        if self.send_max_attempts == 0 {
+            return invalid("CONVERSA_SEND_MAX_ATTEMPTS", "must be at least 1");
+        }
+        if self.send_base_delay_ms == 0 || self.send_max_delay_ms < self.send_base_delay_ms {
+            return invalid(
+                "CONVERSA_SEND_MAX_DELAY_MS",
+                "must be at least CONVERSA_SEND_BASE_DELAY_MS (> 0)",
+            );
+        }
+        if url::Url::parse(&self.twilio_api_base_url).is_err() {
+            return invalid("CONVERSA_TWILIO_API_BASE_URL", "must be an absolute URL");
         }
         if self.body_limit_bytes < 1024 {
             return invalid("CONVERSA_BODY_LIMIT_BYTES", "must be at least 1024");

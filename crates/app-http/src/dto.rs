@@ -279,12 +279,22 @@ pub struct FeatureOut {
     /// Whether it is on.
     pub enabled: bool,
     /// Its configuration.
-    #[schema(example = json!({"threshold": 0.7}))]
+    #[schema(schema_with = feature_config_schema)]
     pub config: Value,
     /// When it was created.
     pub created_at: DateTime<Utc>,
     /// When it last changed.
     pub updated_at: DateTime<Utc>,
+}
+
+/// The schema of [`FeatureOut::config`]: utoipa drops a field attribute's example on a
+/// `serde_json::Value`, so the example is set here.
+fn feature_config_schema() -> utoipa::openapi::schema::Object {
+    utoipa::openapi::schema::ObjectBuilder::new()
+        .schema_type(utoipa::openapi::schema::Type::Object)
+        .description(Some("Its configuration."))
+        .examples([serde_json::json!({"threshold": 0.7})])
+        .build()
 }
 
 impl From<Feature> for FeatureOut {

@@ -136,18 +136,25 @@ async fn create_api_key(config: &Config, user: uuid::Uuid, name: String) -> anyh
 
 async fn serve(config: Config) -> anyhow::Result<()> {
     let store = wiring::store(&config)?;
-    let state = web::Data::new(wiring::app_state(store));
+    let mut state = wiring::app_state(store.clone());
+    state.public_base_url.clone_from(&config.public_base_url);
+    let state = web::Data::new(state);
+    let workers = if config.workers_enabled { Some(wiring::workers(&config, &store)?) } else { None };
     let listener = TcpListener::bind((config.host.as_str(), config.port))
         .with_context(|| format!("cannot listen on {}:{}", config.host, config.port))?;
     tracing::info!(address = %listener.local_addr()?, "serving");
     let body_limit = config.body_limit_bytes;
     // actix-web stops on SIGTERM/SIGINT: it stops accepting, lets in-flight requests finish
-    // (up to the shutdown timeout), then returns.
-    HttpServer::new(move || server::app(state.clone(), body_limit))
+    // (up to the shutdown timeout), then returns; the workers finish their round after that.
+    let served = HttpServer::new(move || server::app(state.clone(), body_limit))
         .listen(listener)?
         .shutdown_timeout(30)
         .run()
-        .await?;
+        .await;
+    if let Some(workers) = workers {
+        workers.shutdown().await;
+    }
+    served?;
     tracing::info!("stopped");
     Ok(())
 }

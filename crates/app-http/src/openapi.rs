@@ -3,14 +3,14 @@
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use crate::routes::{admin, conversations, health, messages};
+use crate::routes::{admin, conversations, health, messages, webhooks};
 
 /// Conversa's API description: the versioned API under `/api/v1` and the health endpoints.
 #[derive(Debug, OpenApi)]
 #[openapi(
     info(title = "Conversa API", description = "Multi-tenant SMS and WhatsApp conversations over Twilio."),
     nest((path = "/api/v1", api = V1)),
-    paths(health::health, health::ready, health::twilio_health),
+    paths(health::health, health::ready, health::twilio_health, webhooks::inbound, webhooks::status),
     modifiers(&BearerAuth),
     tags(
         (name = "conversations", description = "Conversations and their lifecycle"),

@@ -5,3 +5,4 @@ pub mod conversations;
 pub mod docs;
 pub mod health;
 pub mod messages;
+pub mod webhooks;

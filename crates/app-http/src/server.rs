@@ -7,7 +7,7 @@ use actix_web::{App, HttpResponse, web};
 
 use crate::extract::BodyLimit;
 use crate::problem::ApiError;
-use crate::routes::{admin, conversations, docs, health, messages};
+use crate::routes::{admin, conversations, docs, health, messages, webhooks};
 use crate::state::AppState;
 use crate::telemetry;
 
@@ -22,6 +22,8 @@ pub fn configure(state: web::Data<AppState>, body_limit: usize) -> impl FnOnce(&
             .service(health::health)
             .service(health::ready)
             .service(health::twilio_health)
+            .service(webhooks::inbound)
+            .service(webhooks::status)
             .service(docs::openapi)
             .service(docs::page)
             .service(docs::bundle)

@@ -23,4 +23,6 @@ pub struct AppState {
     pub twilio_accounts: TwilioAccountService,
     /// The database, for readiness.
     pub store: PgStore,
+    /// The public URL Twilio calls; webhook signatures are checked against it.
+    pub public_base_url: String,
 }

@@ -2,17 +2,21 @@
 //! which adapter implements which port.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use adapters_postgres::{PgStore, Sha256ApiKeys, TokenCipher, build_pool};
+use adapters_twilio::{TwilioConfig, TwilioGateway};
 use chrono::{DateTime, Utc};
+use domain::RetryPolicy;
 use ports::{Clock, Jitter};
 use services::{
-    ConversationService, FeatureService, MessageService, TenantService, TwilioAccountService,
-    TwilioWebhookService,
+    ConversationService, FeatureService, LifecycleSweeper, MessageService, OutboundDispatcher, TenantService,
+    TwilioAccountService, TwilioWebhookService,
 };
 
 use crate::config::Config;
 use crate::state::AppState;
+use crate::workers::Workers;
 
 /// The system clock.
 #[derive(Clone, Copy, Debug, Default)]
@@ -43,6 +47,9 @@ pub enum WiringError {
     /// The pool could not be built.
     #[error(transparent)]
     Pool(#[from] adapters_postgres::PoolBuildError),
+    /// The Twilio client could not be built.
+    #[error(transparent)]
+    Twilio(#[from] adapters_twilio::TwilioSetupError),
 }
 
 /// The store for `config`.
@@ -85,5 +92,45 @@ pub fn app_state(store: PgStore) -> AppState {
         features: FeatureService { features: shared.clone(), clock: clock.clone() },
         twilio_accounts: TwilioAccountService { accounts: shared, clock },
         store,
+        public_base_url: Config::default().public_base_url,
     }
+}
+
+/// The background workers over `store`, sending through Twilio.
+///
+/// # Errors
+/// [`WiringError::Twilio`].
+pub fn workers(config: &Config, store: &PgStore) -> Result<Workers, WiringError> {
+    let shared = Arc::new(store.clone());
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let gateway = TwilioGateway::new(&TwilioConfig {
+        api_base_url: config.twilio_api_base_url.clone(),
+        status_callback_url: Some(format!("{}/webhooks/twilio/status", config.public_base_url)),
+        connect_timeout: Duration::from_millis(config.twilio_connect_timeout_ms),
+        request_timeout: Duration::from_millis(config.twilio_request_timeout_ms),
+    })?;
+    let sweeper = LifecycleSweeper {
+        conversations: shared.clone(),
+        clock: clock.clone(),
+        batch_size: config.sweep_batch_size,
+    };
+    let dispatcher = OutboundDispatcher {
+        queue: shared,
+        gateway: Arc::new(gateway),
+        clock,
+        jitter: Arc::new(ThreadRngJitter),
+        policy: RetryPolicy {
+            max_attempts: config.send_max_attempts,
+            base_delay_ms: config.send_base_delay_ms,
+            max_delay_ms: config.send_max_delay_ms,
+        },
+        lease: chrono::Duration::seconds(i64::from(config.send_lease_seconds)),
+        batch_size: config.dispatch_batch_size,
+    };
+    Ok(Workers::start(
+        sweeper,
+        Duration::from_millis(config.sweep_interval_ms),
+        dispatcher,
+        Duration::from_millis(config.dispatch_interval_ms),
+    ))
 }

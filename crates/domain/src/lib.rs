@@ -23,6 +23,8 @@
 //! assert!(assessment.score >= 0.0 && assessment.score <= 1.0);
 //! ```
 
+#![warn(missing_docs)]
+
 pub mod ai_result;
 pub mod body;
 pub mod closure;

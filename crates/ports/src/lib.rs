@@ -11,6 +11,8 @@
 //!
 //! [`OwnerId`]: domain::OwnerId
 
+#![warn(missing_docs)]
+
 mod clock;
 mod conversations;
 mod error;

@@ -15,6 +15,8 @@
 //! Every tenant use case takes the caller's [`Principal`](domain::Principal) and acts only on
 //! its tenant. Failures are one [`ServiceError`], whose variants map to HTTP statuses.
 
+#![warn(missing_docs)]
+
 mod authz;
 mod conversations;
 mod dispatch;

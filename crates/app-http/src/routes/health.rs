@@ -9,7 +9,7 @@ use crate::problem::{ApiError, Problem};
 use crate::state::AppState;
 
 /// The process is alive.
-#[utoipa::path(responses((status = 200, description = "Alive", example = json!({"status": "ok"}))), tag = "health")]
+#[utoipa::path(responses((status = 200, description = "Alive", content_type = "application/json", example = json!({"status": "ok"}))), tag = "health")]
 #[get("/health")]
 pub async fn health() -> HttpResponse {
     HttpResponse::Ok().json(json!({"status": "ok"}))
@@ -17,7 +17,7 @@ pub async fn health() -> HttpResponse {
 
 /// The service can do its work: the database answers within a second.
 #[utoipa::path(responses(
-    (status = 200, description = "Ready", example = json!({"status": "ready"})),
+    (status = 200, description = "Ready", content_type = "application/json", example = json!({"status": "ready"})),
     (status = 503, description = "The database does not answer", body = Problem)
 ), tag = "health")]
 #[get("/ready")]
@@ -42,7 +42,7 @@ fn not_ready() -> ApiError {
 }
 
 /// Twilio-facing liveness, for monitors configured on the webhook path.
-#[utoipa::path(responses((status = 200, description = "Alive", example = json!({"status": "ok"}))), tag = "webhooks")]
+#[utoipa::path(responses((status = 200, description = "Alive", content_type = "application/json", example = json!({"status": "ok"}))), tag = "webhooks")]
 #[get("/webhooks/twilio/health")]
 pub async fn twilio_health() -> HttpResponse {
     HttpResponse::Ok().json(json!({"status": "ok", "service": "twilio-webhooks"}))

@@ -1,0 +1,106 @@
+//! Background work of the binary: the lifecycle sweeper and the outbound dispatcher, each a
+//! loop on a tokio task until shutdown. Both claim their rows through the database
+//! (`SKIP LOCKED`), so every replica of the service can run them at once.
+
+use std::future::Future;
+use std::time::Duration;
+
+use services::{LifecycleSweeper, OutboundDispatcher, ServiceError};
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+/// Tells the workers to stop, and waits for them.
+#[derive(Debug)]
+pub struct Workers {
+    stop: watch::Sender<bool>,
+    handles: Vec<JoinHandle<()>>,
+}
+
+impl Workers {
+    /// Starts the sweeper and the dispatcher.
+    #[must_use]
+    pub fn start(
+        sweeper: LifecycleSweeper,
+        sweep_every: Duration,
+        dispatcher: OutboundDispatcher,
+        dispatch_every: Duration,
+    ) -> Self {
+        let (stop, stopped) = watch::channel(false);
+        let sweep = spawn_loop("sweeper", sweep_every, stopped.clone(), move || {
+            let sweeper = sweeper.clone();
+            async move {
+                let report = sweeper.run_once().await?;
+                if report.expired + report.idle > 0 {
+                    tracing::info!(
+                        expired = report.expired,
+                        idle = report.idle,
+                        "conversations closed by the sweep"
+                    );
+                }
+                Ok(report.expired + report.idle > 0)
+            }
+        });
+        let dispatch = spawn_loop("dispatcher", dispatch_every, stopped, move || {
+            let dispatcher = dispatcher.clone();
+            async move {
+                let report = dispatcher.run_once().await?;
+                // Store errors alone do not count as work: they would spin the loop.
+                let worked = report.sent + report.retried + report.failed > 0;
+                if worked {
+                    tracing::info!(
+                        sent = report.sent,
+                        retried = report.retried,
+                        failed = report.failed,
+                        errors = report.errors,
+                        "send queue processed"
+                    );
+                }
+                Ok(worked)
+            }
+        });
+        Self { stop, handles: vec![sweep, dispatch] }
+    }
+
+    /// Signals the workers and waits until each finished its current round.
+    pub async fn shutdown(self) {
+        let _ = self.stop.send(true);
+        for handle in self.handles {
+            let _ = handle.await;
+        }
+    }
+}
+
+/// Runs `round` every `every`; right away again when it did work (a backlog drains fast), and
+/// after a pause when it failed, until `stopped` flips.
+fn spawn_loop<F, Fut>(
+    name: &'static str,
+    every: Duration,
+    mut stopped: watch::Receiver<bool>,
+    round: F,
+) -> JoinHandle<()>
+where
+    F: Fn() -> Fut + Send + 'static,
+    Fut: Future<Output = Result<bool, ServiceError>> + Send,
+{
+    tokio::spawn(async move {
+        tracing::info!(worker = name, every_ms = every.as_millis(), "worker started");
+        loop {
+            let pause = match round().await {
+                Ok(true) => Duration::ZERO,
+                Ok(false) => every,
+                Err(error) => {
+                    tracing::warn!(worker = name, %error, "worker round failed");
+                    every
+                }
+            };
+            tokio::select! {
+                () = tokio::time::sleep(pause) => {}
+                _ = stopped.changed() => break,
+            }
+            if *stopped.borrow() {
+                break;
+            }
+        }
+        tracing::info!(worker = name, "worker stopped");
+    })
+}

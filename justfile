@@ -1,0 +1,31 @@
+# The one menu. The README's two commands (scripts/run, scripts/test) work without `just`.
+
+# Build, provision PostgreSQL, migrate, seed and serve on :8080.
+run:
+    scripts/run
+
+# Every test, against a real PostgreSQL.
+test *args:
+    scripts/test {{args}}
+
+# Format and lint gates, as CI runs them.
+lint:
+    cargo fmt --all --check
+    cargo clippy --workspace --all-targets --locked -- -D warnings
+
+fmt:
+    cargo fmt --all
+
+# Criterion benchmarks.
+bench:
+    cargo bench -p domain --bench closure
+
+# Apply migrations to DATABASE_URL (or a private cluster).
+migrate:
+    cargo build --locked -p app-http --bin conversa
+    scripts/with-db target/debug/conversa migrate
+
+# Seed demo data.
+seed:
+    cargo build --locked -p app-http --bin conversa
+    scripts/with-db target/debug/conversa seed
