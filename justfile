@@ -19,6 +19,7 @@ fmt:
 # Criterion benchmarks.
 bench:
     cargo bench -p domain --bench closure
+    cargo bench -p adapters-twilio --bench signature
 
 # Apply migrations to DATABASE_URL (or a private cluster).
 migrate:
@@ -29,3 +30,11 @@ migrate:
 seed:
     cargo build --locked -p app-http --bin conversa
     scripts/with-db target/debug/conversa seed
+
+# Container image (needs a Docker engine).
+docker-build:
+    docker build -f docker/Dockerfile -t conversa .
+
+# PostgreSQL + API + pgAdmin (needs a Docker engine and a .env).
+docker-up:
+    docker compose -f docker/docker-compose.yml --env-file .env up

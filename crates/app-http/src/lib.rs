@@ -2,7 +2,8 @@
 //!
 //! The binary's library half: configuration, wiring of the use cases to the adapters, the
 //! actix-web routes (REST API under `/api/v1`, health, OpenAPI and Swagger UI), problem+json
-//! errors, request logging. `main.rs` adds the command line. Nothing depends on this crate.
+//! errors, request logging, and the signed webhooks `conversa simulate` sends. `main.rs` adds the
+//! command line. Nothing depends on this crate.
 
 pub mod auth;
 pub mod config;
@@ -13,6 +14,7 @@ pub mod pagination;
 pub mod problem;
 pub mod routes;
 pub mod server;
+pub mod simulate;
 pub mod state;
 pub mod telemetry;
 pub mod wiring;

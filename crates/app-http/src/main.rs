@@ -5,6 +5,7 @@ use std::net::TcpListener;
 use actix_web::{HttpServer, web};
 use anyhow::Context;
 use app_http::config::Config;
+use app_http::simulate::{self, SimulateCommand};
 use app_http::{server, telemetry, wiring};
 use chrono::Utc;
 use clap::{Parser, Subcommand};
@@ -36,6 +37,11 @@ enum Command {
     ApiKey {
         #[command(subcommand)]
         command: ApiKeyCommand,
+    },
+    /// Send a running server the webhooks Twilio would send, signed (default: the demo account).
+    Simulate {
+        #[command(subcommand)]
+        command: SimulateCommand,
     },
 }
 
@@ -80,6 +86,7 @@ fn main() -> anyhow::Result<()> {
         Command::ApiKey { command: ApiKeyCommand::Create { user, name } } => {
             runtime.block_on(create_api_key(&config, user, name))
         }
+        Command::Simulate { command } => runtime.block_on(simulate::run(&command, &config.public_base_url)),
     }
 }
 

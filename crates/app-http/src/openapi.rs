@@ -3,14 +3,17 @@
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use crate::routes::{admin, conversations, health, messages, webhooks};
+use crate::routes::{admin, conversations, docs, health, messages, webhooks};
 
 /// Conversa's API description: the versioned API under `/api/v1` and the health endpoints.
 #[derive(Debug, OpenApi)]
 #[openapi(
     info(title = "Conversa API", description = "Multi-tenant SMS and WhatsApp conversations over Twilio."),
     nest((path = "/api/v1", api = V1)),
-    paths(health::health, health::ready, health::twilio_health, webhooks::inbound, webhooks::status),
+    paths(
+        health::health, health::ready, health::twilio_health, webhooks::inbound, webhooks::status,
+        docs::openapi, docs::page, docs::bundle, docs::css,
+    ),
     modifiers(&BearerAuth),
     tags(
         (name = "conversations", description = "Conversations and their lifecycle"),
@@ -18,6 +21,7 @@ use crate::routes::{admin, conversations, health, messages, webhooks};
         (name = "administration", description = "Users, API keys, features, Twilio accounts (admin role)"),
         (name = "health", description = "Liveness and readiness"),
         (name = "webhooks", description = "Twilio webhooks"),
+        (name = "documentation", description = "This document and its viewer"),
     )
 )]
 pub struct ApiDoc;
@@ -64,5 +68,26 @@ impl Modify for BearerAuth {
                     .build(),
             ),
         );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashSet;
+
+    use super::*;
+
+    #[test]
+    fn every_operation_has_a_unique_id() {
+        let doc = serde_json::to_value(ApiDoc::openapi()).unwrap();
+        let mut seen = HashSet::new();
+        for (path, item) in doc["paths"].as_object().unwrap() {
+            for (method, operation) in item.as_object().unwrap() {
+                let id =
+                    operation["operationId"].as_str().unwrap_or_else(|| panic!("{method} {path} has no id"));
+                assert!(seen.insert(id.to_owned()), "operationId `{id}` repeats ({method} {path})");
+            }
+        }
+        assert!(seen.len() >= 30, "{} operations", seen.len());
     }
 }

@@ -26,17 +26,11 @@ impl Workers {
         dispatch_every: Duration,
     ) -> Self {
         let (stop, stopped) = watch::channel(false);
+        // The use cases log their own reports; the loops only decide when to run again.
         let sweep = spawn_loop("sweeper", sweep_every, stopped.clone(), move || {
             let sweeper = sweeper.clone();
             async move {
                 let report = sweeper.run_once().await?;
-                if report.expired + report.idle > 0 {
-                    tracing::info!(
-                        expired = report.expired,
-                        idle = report.idle,
-                        "conversations closed by the sweep"
-                    );
-                }
                 Ok(report.expired + report.idle > 0)
             }
         });
@@ -45,17 +39,7 @@ impl Workers {
             async move {
                 let report = dispatcher.run_once().await?;
                 // Store errors alone do not count as work: they would spin the loop.
-                let worked = report.sent + report.retried + report.failed > 0;
-                if worked {
-                    tracing::info!(
-                        sent = report.sent,
-                        retried = report.retried,
-                        failed = report.failed,
-                        errors = report.errors,
-                        "send queue processed"
-                    );
-                }
-                Ok(worked)
+                Ok(report.sent + report.retried + report.failed > 0)
             }
         });
         Self { stop, handles: vec![sweep, dispatch] }

@@ -68,6 +68,7 @@ pub struct ExtendIn {
 
 /// Opens a conversation, or returns the tenant's active one between the same numbers.
 #[utoipa::path(
+    operation_id = "create_conversation",
     request_body = CreateConversationIn,
     responses(
         (status = 201, description = "Created", body = ConversationOut),
@@ -96,6 +97,7 @@ pub async fn create(
 
 /// One conversation.
 #[utoipa::path(
+    operation_id = "get_conversation",
     params(("id" = Uuid, Path, description = "Conversation id")),
     responses((status = 200, body = ConversationOut), (status = 401, body = Problem), (status = 404, body = Problem)),
     security(("api_key" = [])), tag = "conversations"
@@ -112,6 +114,7 @@ pub async fn get_one(
 
 /// The tenant's conversations, newest first (active ones unless `status` says otherwise).
 #[utoipa::path(
+    operation_id = "list_conversations",
     params(ListConversationsQuery),
     responses((status = 200, body = PageBody<ConversationOut>), (status = 401, body = Problem), (status = 422, body = Problem)),
     security(("api_key" = [])), tag = "conversations"
@@ -143,6 +146,7 @@ pub async fn list(
 
 /// Closes a conversation.
 #[utoipa::path(
+    operation_id = "close_conversation",
     params(("id" = Uuid, Path, description = "Conversation id")),
     request_body = CloseIn,
     responses(
@@ -165,6 +169,7 @@ pub async fn close(
 
 /// Moves a conversation's expiry forward.
 #[utoipa::path(
+    operation_id = "extend_conversation",
     params(("id" = Uuid, Path, description = "Conversation id")),
     request_body = ExtendIn,
     responses(

@@ -23,25 +23,33 @@ const PAGE: &str = r##"<!doctype html>
 </body>
 </html>"##;
 
-/// The OpenAPI 3.1 document.
+/// The OpenAPI 3.1 document (this one).
+#[utoipa::path(
+    operation_id = "openapi_document",responses((status = 200, description = "The OpenAPI document", content_type = "application/json")), tag = "documentation")]
 #[get("/openapi.json")]
 pub async fn openapi() -> HttpResponse {
     HttpResponse::Ok().json(ApiDoc::openapi())
 }
 
-/// Swagger UI.
+/// Swagger UI, served from vendored assets.
+#[utoipa::path(
+    operation_id = "swagger_ui",responses((status = 200, description = "An HTML page", content_type = "text/html")), tag = "documentation")]
 #[get("/docs")]
 pub async fn page() -> HttpResponse {
     HttpResponse::Ok().insert_header((CONTENT_TYPE, "text/html; charset=utf-8")).body(PAGE)
 }
 
 /// Swagger UI's script.
+#[utoipa::path(
+    operation_id = "swagger_ui_bundle",responses((status = 200, description = "JavaScript", content_type = "application/javascript")), tag = "documentation")]
 #[get("/docs/swagger-ui-bundle.js")]
 pub async fn bundle() -> HttpResponse {
     asset("application/javascript", BUNDLE)
 }
 
 /// Swagger UI's stylesheet.
+#[utoipa::path(
+    operation_id = "swagger_ui_css",responses((status = 200, description = "CSS", content_type = "text/css")), tag = "documentation")]
 #[get("/docs/swagger-ui.css")]
 pub async fn css() -> HttpResponse {
     asset("text/css", CSS)

@@ -51,6 +51,7 @@ pub struct AddAiResultIn {
 
 /// Writes a message to the customer; it is queued and sent through Twilio.
 #[utoipa::path(
+    operation_id = "add_message",
     params(("id" = Uuid, Path, description = "Conversation id")),
     request_body = AddMessageIn,
     responses(
@@ -80,6 +81,7 @@ pub async fn add(
 
 /// A conversation's messages, oldest first.
 #[utoipa::path(
+    operation_id = "list_messages",
     params(("id" = Uuid, Path, description = "Conversation id"), PageParams),
     responses((status = 200, body = PageBody<MessageOut>), (status = 404, body = Problem), (status = 422, body = Problem)),
     security(("api_key" = [])), tag = "messages"
@@ -97,6 +99,7 @@ pub async fn list(
 
 /// One message.
 #[utoipa::path(
+    operation_id = "get_message",
     params(("id" = Uuid, Path, description = "Message id")),
     responses((status = 200, body = MessageOut), (status = 404, body = Problem)),
     security(("api_key" = [])), tag = "messages"
@@ -113,6 +116,7 @@ pub async fn get_one(
 
 /// Attaches an AI result to a message.
 #[utoipa::path(
+    operation_id = "add_ai_result",
     params(("id" = Uuid, Path, description = "Message id")),
     request_body = AddAiResultIn,
     responses((status = 201, body = AiResultOut), (status = 404, body = Problem), (status = 422, body = Problem)),
@@ -133,6 +137,7 @@ pub async fn add_ai_result(
 
 /// The AI results of a message, oldest first.
 #[utoipa::path(
+    operation_id = "list_ai_results",
     params(("id" = Uuid, Path, description = "Message id")),
     responses((status = 200, body = ListOut<AiResultOut>), (status = 404, body = Problem)),
     security(("api_key" = [])), tag = "messages"

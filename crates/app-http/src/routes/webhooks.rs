@@ -130,6 +130,7 @@ fn escape_xml(text: &str) -> String {
 
 /// An inbound SMS or WhatsApp message.
 #[utoipa::path(
+    operation_id = "twilio_inbound",
     request_body(content_type = "application/x-www-form-urlencoded", description = "Twilio's inbound message parameters"),
     params(("X-Twilio-Signature" = String, Header, description = "Twilio's request signature")),
     responses(
@@ -161,6 +162,7 @@ pub async fn inbound(
 
 /// A delivery-status callback for a message the service sent.
 #[utoipa::path(
+    operation_id = "twilio_status",
     request_body(content_type = "application/x-www-form-urlencoded", description = "Twilio's status callback parameters"),
     params(("X-Twilio-Signature" = String, Header, description = "Twilio's request signature")),
     responses(

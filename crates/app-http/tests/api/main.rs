@@ -8,6 +8,7 @@ mod auth;
 mod conversation_input;
 mod conversations;
 mod cross_tenant;
+mod delivery;
 mod health_and_docs;
 mod messages;
 mod request_id;
