@@ -6,7 +6,7 @@ use chrono::{DateTime, Duration, Utc};
 use diesel::pg::data_types::PgInterval;
 use diesel::prelude::*;
 use diesel::sql_types::{Integer, Interval, Timestamptz, Uuid as SqlUuid};
-use diesel_async::{AsyncConnection, RunQueryDsl};
+use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use domain::{ChannelAddress, Conversation, DeliveryStatus, Message, OwnerId, SendJob};
 use ports::{ChannelCredentials, ClaimedSend, DeliveryFailure, SendQueue, StoreError};
 use uuid::Uuid;
@@ -54,6 +54,49 @@ fn this_job(
     send_jobs::owner_id.eq(Uuid::from(job.owner_id)).and(send_jobs::id.eq(Uuid::from(job.id)))
 }
 
+impl PgStore {
+    /// Reads what a worker needs to send one claimed job, as the job's tenant.
+    async fn load_claim(
+        &self,
+        conn: &mut AsyncPgConnection,
+        row: &ClaimedRow,
+    ) -> Result<ClaimedSend, TxError> {
+        let owner_id = OwnerId::from(row.owner_id);
+        set_tenant(conn, owner_id).await?;
+        let job: SendJob = send_jobs::table
+            .filter(send_jobs::owner_id.eq(row.owner_id).and(send_jobs::id.eq(row.id)))
+            .select(SendJobRow::as_select())
+            .first(conn)
+            .await?
+            .into();
+        let message: Message = messages::table
+            .filter(messages::owner_id.eq(row.owner_id).and(messages::id.eq(Uuid::from(job.message_id))))
+            .select(MessageRow::as_select())
+            .first(conn)
+            .await?
+            .try_into()?;
+        // A plain read: the numbers never change, and locking the conversation here
+        // would let two workers whose batches share conversations deadlock.
+        let conversation: Conversation = conversations::table
+            .filter(
+                conversations::owner_id
+                    .eq(row.owner_id)
+                    .and(conversations::id.eq(Uuid::from(job.conversation_id))),
+            )
+            .select(ConversationRow::as_select())
+            .first(conn)
+            .await?
+            .try_into()?;
+        let from = ChannelAddress::new(conversation.channel, conversation.business_phone.clone());
+        let to = ChannelAddress::new(conversation.channel, conversation.customer_phone.clone());
+        let credentials = self
+            .load_credentials(conn, owner_id, |account| account.owns(&from))
+            .await?
+            .map(|c| ChannelCredentials { account: c.account.account_sid.into(), secret: c.auth_token });
+        Ok(ClaimedSend { job, message, from, to, credentials })
+    }
+}
+
 #[async_trait]
 impl SendQueue for PgStore {
     async fn claim_due(
@@ -75,46 +118,19 @@ impl SendQueue for PgStore {
                         .await?;
                 let mut claimed = Vec::with_capacity(due.len());
                 for row in due {
-                    let owner_id = OwnerId::from(row.owner_id);
-                    set_tenant(conn, owner_id).await?;
-                    let job: SendJob = send_jobs::table
-                        .filter(send_jobs::owner_id.eq(row.owner_id).and(send_jobs::id.eq(row.id)))
-                        .select(SendJobRow::as_select())
-                        .first(conn)
-                        .await?
-                        .into();
-                    let message: Message = messages::table
-                        .filter(
-                            messages::owner_id
-                                .eq(row.owner_id)
-                                .and(messages::id.eq(Uuid::from(job.message_id))),
-                        )
-                        .select(MessageRow::as_select())
-                        .first(conn)
-                        .await?
-                        .try_into()?;
-                    // A plain read: the numbers never change, and locking the conversation here
-                    // would let two workers whose batches share conversations deadlock.
-                    let conversation: Conversation = conversations::table
-                        .filter(
-                            conversations::owner_id
-                                .eq(row.owner_id)
-                                .and(conversations::id.eq(Uuid::from(job.conversation_id))),
-                        )
-                        .select(ConversationRow::as_select())
-                        .first(conn)
-                        .await?
-                        .try_into()?;
-                    let from = ChannelAddress::new(conversation.channel, conversation.business_phone.clone());
-                    let to = ChannelAddress::new(conversation.channel, conversation.customer_phone.clone());
-                    let credentials = self
-                        .load_credentials(conn, owner_id, |account| account.owns(&from))
-                        .await?
-                        .map(|c| ChannelCredentials {
-                            account: c.account.account_sid.into(),
-                            secret: c.auth_token,
-                        });
-                    claimed.push(ClaimedSend { job, message, from, to, credentials });
+                    // A savepoint per job: one job whose data cannot be read (a token sealed with
+                    // another key, a hand-edited row) is logged and stays leased, rather than
+                    // failing every batch that claims it first.
+                    match conn.transaction(async |conn| self.load_claim(conn, &row).await).await {
+                        Ok(claim) => claimed.push(claim),
+                        Err(TxError::Store(StoreError::Corrupt(reason))) => tracing::error!(
+                            owner_id = %row.owner_id,
+                            job_id = %row.id,
+                            %reason,
+                            "send job skipped: its data cannot be read"
+                        ),
+                        Err(other) => return Err(other),
+                    }
                 }
                 Ok::<_, TxError>(claimed)
             })

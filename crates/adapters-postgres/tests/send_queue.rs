@@ -261,3 +261,28 @@ async fn workers_claiming_jobs_of_the_same_conversations_in_opposite_orders_do_n
         [a, b].into_iter().flat_map(|r| r.expect("no claim fails")).map(|c| c.job.id).collect();
     assert_eq!(claimed.len(), 4, "every job claimed once");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_job_whose_data_cannot_be_read_does_not_block_the_others() {
+    let db = TestDb::new().await;
+    let store = store(&db);
+    // Acme's token was sealed under another key (a rotated or misconfigured key).
+    let other_key = adapters_postgres::TokenCipher::from_hex(&"ee".repeat(32)).unwrap();
+    let sealed_elsewhere = support::store_with(&db.app_url(), other_key);
+    let acme = create_tenant(&store, "acme").await;
+    let beta = create_tenant(&store, "beta").await;
+    create_account(&sealed_elsewhere, acme.id(), 1, &[BUSINESS]).await;
+    create_account(&store, beta.id(), 2, &[BUSINESS]).await;
+    let unreadable = enqueue(&store, acme.id(), open(&store, acme.id(), 1).await, 10).await;
+    let readable = enqueue(&store, beta.id(), open(&store, beta.id(), 2).await, 20).await;
+
+    let claimed = store.claim_due(at(30), 10, LEASE).await.expect("one bad job does not fail the batch");
+    assert_eq!(claimed.iter().map(|c| c.message.id).collect::<Vec<_>>(), [readable]);
+    assert!(claimed[0].credentials.is_some());
+    // The unreadable job stays queued (leased), neither sent nor lost.
+    assert_eq!(
+        db.count(&format!("SELECT count(*) AS count FROM send_jobs WHERE message_id = '{unreadable}'")).await,
+        1
+    );
+    assert!(store.claim_due(at(31), 10, LEASE).await.unwrap().is_empty());
+}
