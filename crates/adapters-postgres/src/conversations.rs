@@ -14,6 +14,7 @@ use ports::{ConversationFilter, ConversationStore, DetectedClosure, Page, PageRe
 use uuid::Uuid;
 
 use crate::error::TxError;
+use crate::prepared::SaveConversation;
 use crate::rows::{AiResultRow, ConversationRow};
 use crate::schema::{ai_results, conversations, messages};
 use crate::{PgStore, set_tenant};
@@ -37,16 +38,12 @@ pub(crate) async fn lock_conversation(
 /// stored (the `updated_at` trigger and timestamp precision decide the final values), so what a
 /// method returns is exactly what a later read gives.
 pub(crate) async fn save_conversation(
-    conn: &mut AsyncPgConnection,
+    conn: &AsyncPgConnection,
     conversation: &mut Conversation,
 ) -> Result<(), TxError> {
+    let mut conn = conn;
     let row = ConversationRow::from(&*conversation);
-    let stored: ConversationRow = diesel::update(conversations::table)
-        .filter(conversations::owner_id.eq(row.owner_id).and(conversations::id.eq(row.id)))
-        .set(&row)
-        .returning(ConversationRow::as_returning())
-        .get_result(conn)
-        .await?;
+    let stored: ConversationRow = SaveConversation::new(&row).get_result(&mut conn).await?;
     *conversation = stored.try_into()?;
     Ok(())
 }

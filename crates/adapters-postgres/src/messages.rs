@@ -46,16 +46,33 @@ fn message_row(
 }
 
 async fn find_by_provider_sid(
-    conn: &mut AsyncPgConnection,
+    conn: &AsyncPgConnection,
     owner_id: OwnerId,
     provider_sid: &str,
     lock: bool,
 ) -> Result<Option<Message>, TxError> {
+    let mut conn = conn;
     let query = messages::table
         .filter(messages::owner_id.eq(Uuid::from(owner_id)).and(messages::provider_sid.eq(provider_sid)))
         .select(MessageRow::as_select());
-    let row = if lock { query.for_update().first(conn).await } else { query.first(conn).await }.optional()?;
+    let row = if lock { query.for_update().first(&mut conn).await } else { query.first(&mut conn).await }
+        .optional()?;
     Ok(row.map(Message::try_from).transpose()?)
+}
+
+/// Inserts a message unless its provider id is already stored (`None` then).
+async fn insert_message_once(
+    conn: &AsyncPgConnection,
+    row: &MessageRow,
+) -> Result<Option<MessageRow>, TxError> {
+    let mut conn = conn;
+    Ok(diesel::insert_into(messages::table)
+        .values(row)
+        .on_conflict_do_nothing()
+        .returning(MessageRow::as_returning())
+        .get_result(&mut conn)
+        .await
+        .optional()?)
 }
 
 async fn get_conversation(
@@ -102,44 +119,58 @@ impl MessageStore for PgStore {
         &self,
         candidate: Conversation,
         message: NewMessage,
+        window: u32,
         at: DateTime<Utc>,
     ) -> Result<InboundStored, StoreError> {
         let owner_id = candidate.owner_id;
         let mut conn = self.conn().await?;
         let stored = conn
             .transaction(async |conn| {
-                set_tenant(conn, owner_id).await?;
-                if let Some(sid) = &message.provider_sid
-                    && let Some(existing) = find_by_provider_sid(conn, owner_id, sid, false).await?
-                {
+                // Round trip 1: scope to the tenant and look for an earlier copy (a retry).
+                let earlier_copy = async {
+                    match message.provider_sid.as_deref() {
+                        Some(sid) => find_by_provider_sid(conn, owner_id, sid, false).await,
+                        None => Ok(None),
+                    }
+                };
+                let ((), existing) = futures::try_join!(set_tenant(conn, owner_id), earlier_copy)?;
+                if let Some(existing) = existing {
                     let conversation = get_conversation(conn, owner_id, existing.conversation_id).await?;
                     return Ok(InboundStored {
                         conversation,
                         message: existing,
                         conversation_created: false,
                         duplicate: true,
+                        recent: Vec::new(),
                     });
                 }
+                // Round trip 2 (more only when a conversation opens): the active conversation, locked.
                 let (mut conversation, created) = open_or_lock_active(conn, &candidate, at).await?;
                 let row = message_row(&conversation, &message, at)?;
-                let inserted: Option<MessageRow> = diesel::insert_into(messages::table)
-                    .values(&row)
-                    .on_conflict_do_nothing()
-                    .returning(MessageRow::as_returning())
-                    .get_result(conn)
-                    .await
-                    .optional()?;
+                let (new_id, conversation_id) = (MessageId::from_uuid(row.id), conversation.id);
+                conversation.record_message(MessageDirection::Inbound, at)?;
+                // Round trip 3: the message, the conversation, the turns before the message. The
+                // turns exclude it by id, so they are the same whichever runs first.
+                let (inserted, (), before) = futures::try_join!(
+                    insert_message_once(conn, &row),
+                    save_conversation(conn, &mut conversation),
+                    latest_messages(conn, owner_id, conversation_id, window.saturating_sub(1), new_id),
+                )?;
                 let Some(inserted) = inserted else {
                     // A concurrent delivery of the same MessageSid won the race.
                     return Err(StoreError::Conflict("message stored concurrently".to_owned()).into());
                 };
-                conversation.record_message(MessageDirection::Inbound, at)?;
-                save_conversation(conn, &mut conversation).await?;
+                let message = Message::try_from(inserted)?;
+                let mut recent = before;
+                if window > 0 {
+                    recent.push(message.clone());
+                }
                 Ok::<_, TxError>(InboundStored {
                     conversation,
-                    message: inserted.try_into()?,
+                    message,
                     conversation_created: created,
                     duplicate: false,
+                    recent,
                 })
             })
             .await;
@@ -161,6 +192,7 @@ impl MessageStore for PgStore {
                             message: existing,
                             conversation_created: false,
                             duplicate: true,
+                            recent: Vec::new(),
                         })
                     })
                     .await?;
@@ -255,35 +287,6 @@ impl MessageStore for PgStore {
             .await?;
         let messages = rows.into_iter().map(Message::try_from).collect::<Result<Vec<_>, _>>()?;
         Ok(Page::from_overfetch(messages, page.limit, |m| m.id.as_uuid()))
-    }
-
-    async fn recent_messages(
-        &self,
-        owner_id: OwnerId,
-        conversation_id: ConversationId,
-        limit: u32,
-    ) -> Result<Vec<Message>, StoreError> {
-        let mut conn = self.conn().await?;
-        let rows = conn
-            .transaction(async |conn| {
-                set_tenant(conn, owner_id).await?;
-                let rows = messages::table
-                    .filter(
-                        messages::owner_id
-                            .eq(Uuid::from(owner_id))
-                            .and(messages::conversation_id.eq(Uuid::from(conversation_id))),
-                    )
-                    .select(MessageRow::as_select())
-                    .order(messages::id.desc())
-                    .limit(i64::from(limit))
-                    .load(conn)
-                    .await?;
-                Ok::<_, TxError>(rows)
-            })
-            .await?;
-        let mut messages = rows.into_iter().map(Message::try_from).collect::<Result<Vec<_>, _>>()?;
-        messages.reverse();
-        Ok(messages)
     }
 
     async fn apply_delivery_status(
@@ -386,4 +389,34 @@ impl MessageStore for PgStore {
             .await?;
         Ok(rows.into_iter().map(Into::into).collect())
     }
+}
+
+/// The latest `limit` messages of a conversation but `excluding`, oldest first (none for a
+/// `limit` of 0).
+async fn latest_messages(
+    conn: &AsyncPgConnection,
+    owner_id: OwnerId,
+    conversation_id: ConversationId,
+    limit: u32,
+    excluding: MessageId,
+) -> Result<Vec<Message>, TxError> {
+    if limit == 0 {
+        return Ok(Vec::new());
+    }
+    let mut conn = conn;
+    let rows = messages::table
+        .filter(
+            messages::owner_id
+                .eq(Uuid::from(owner_id))
+                .and(messages::conversation_id.eq(Uuid::from(conversation_id)))
+                .and(messages::id.ne(Uuid::from(excluding))),
+        )
+        .select(MessageRow::as_select())
+        .order(messages::id.desc())
+        .limit(i64::from(limit))
+        .load(&mut conn)
+        .await?;
+    let mut messages = rows.into_iter().map(Message::try_from).collect::<Result<Vec<_>, _>>()?;
+    messages.reverse();
+    Ok(messages)
 }

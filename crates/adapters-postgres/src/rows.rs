@@ -107,7 +107,8 @@ impl From<ApiKeyRow> for ApiKey {
     }
 }
 
-#[derive(Queryable, Selectable)]
+/// Also read as JSON, as `app_twilio_account_by_sid` aggregates a tenant's features.
+#[derive(Queryable, Selectable, serde::Deserialize)]
 #[diesel(table_name = features, check_for_backend(diesel::pg::Pg))]
 pub(crate) struct FeatureRow {
     pub owner_id: Uuid,
@@ -168,7 +169,16 @@ impl TryFrom<TwilioAccountRow> for TwilioAccount {
 }
 
 #[derive(Queryable, Selectable, Insertable, AsChangeset)]
-#[diesel(table_name = conversations, primary_key(owner_id, id), check_for_backend(diesel::pg::Pg), treat_none_as_null = true)]
+// `None` is bound as NULL rather than written as DEFAULT, in inserts (`treat_none_as_default_value`)
+// and updates (`treat_none_as_null`): the SQL text then never varies, so inserts are prepared once
+// per connection.
+#[diesel(
+    table_name = conversations,
+    primary_key(owner_id, id),
+    check_for_backend(diesel::pg::Pg),
+    treat_none_as_null = true,
+    treat_none_as_default_value = false
+)]
 pub(crate) struct ConversationRow {
     pub owner_id: Uuid,
     pub id: Uuid,
@@ -253,8 +263,10 @@ impl TryFrom<ConversationRow> for Conversation {
     }
 }
 
+// `None` is bound as NULL, not written as DEFAULT (no nullable column has another default): the
+// insert's SQL never varies, so diesel prepares it once per connection.
 #[derive(Queryable, Selectable, Insertable)]
-#[diesel(table_name = messages, check_for_backend(diesel::pg::Pg))]
+#[diesel(table_name = messages, check_for_backend(diesel::pg::Pg), treat_none_as_default_value = false)]
 pub(crate) struct MessageRow {
     pub owner_id: Uuid,
     pub id: Uuid,

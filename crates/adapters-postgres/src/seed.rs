@@ -144,7 +144,7 @@ async fn seed_acme(store: &PgStore, owner_id: OwnerId, at: DateTime<Utc>) -> Res
         "Oi! Meu pedido 1234 ainda não chegou.",
         Some("SM00000000000000000000000000seed01"),
     )?;
-    let stored = store.store_inbound(candidate, inbound, opened_at).await?;
+    let stored = store.store_inbound(candidate, inbound, 0, opened_at).await?;
     let reply = text(
         MessageDirection::Outbound,
         MessageOwner::Agent,

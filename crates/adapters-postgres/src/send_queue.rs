@@ -1,17 +1,18 @@
 //! The outbound send queue. Jobs are claimed across tenants through
-//! `app_claim_send_jobs` (`FOR UPDATE SKIP LOCKED` plus a lease), then read as their tenant.
+//! `app_claim_send_jobs` (`FOR UPDATE SKIP LOCKED` plus a lease), then read as their tenant;
+//! `app_send_queue_depth` counts them across tenants for monitoring.
 
 use async_trait::async_trait;
 use chrono::{DateTime, Duration, Utc};
 use diesel::pg::data_types::PgInterval;
 use diesel::prelude::*;
-use diesel::sql_types::{Integer, Interval, Timestamptz, Uuid as SqlUuid};
+use diesel::sql_types::{BigInt, Integer, Interval, Nullable, Timestamptz, Uuid as SqlUuid};
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use domain::{ChannelAddress, Conversation, DeliveryStatus, Message, OwnerId, SendJob};
-use ports::{ChannelCredentials, ClaimedSend, DeliveryFailure, SendQueue, StoreError};
+use ports::{ChannelCredentials, ClaimedSend, DeliveryFailure, SendQueue, SendQueueDepth, StoreError};
 use uuid::Uuid;
 
-use crate::error::TxError;
+use crate::error::{TxError, map_diesel};
 use crate::rows::{ConversationRow, MessageRow};
 use crate::schema::{conversations, messages, send_jobs};
 use crate::{PgStore, set_tenant};
@@ -22,6 +23,27 @@ struct ClaimedRow {
     owner_id: Uuid,
     #[diesel(sql_type = SqlUuid)]
     id: Uuid,
+}
+
+#[derive(QueryableByName)]
+struct DepthRow {
+    #[diesel(sql_type = BigInt)]
+    due: i64,
+    #[diesel(sql_type = BigInt)]
+    deferred: i64,
+    #[diesel(sql_type = Nullable<Timestamptz>)]
+    oldest_due_at: Option<DateTime<Utc>>,
+}
+
+impl From<DepthRow> for SendQueueDepth {
+    fn from(row: DepthRow) -> Self {
+        Self {
+            // Counts are never negative; `unsigned_abs` converts without a fallible cast.
+            due: row.due.unsigned_abs(),
+            deferred: row.deferred.unsigned_abs(),
+            oldest_due_at: row.oldest_due_at,
+        }
+    }
 }
 
 #[derive(Queryable, Selectable)]
@@ -227,5 +249,16 @@ impl SendQueue for PgStore {
         })
         .await?;
         Ok(())
+    }
+
+    async fn depth(&self, now: DateTime<Utc>) -> Result<SendQueueDepth, StoreError> {
+        let mut conn = self.conn().await?;
+        let row: DepthRow =
+            diesel::sql_query("SELECT due, deferred, oldest_due_at FROM app_send_queue_depth($1)")
+                .bind::<Timestamptz, _>(now)
+                .get_result(&mut conn)
+                .await
+                .map_err(map_diesel)?;
+        Ok(row.into())
     }
 }

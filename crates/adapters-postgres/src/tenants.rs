@@ -3,13 +3,14 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
-use diesel::sql_types::{Text, Timestamptz, Uuid as SqlUuid};
+use diesel::sql_types::Uuid as SqlUuid;
 use diesel_async::{AsyncConnection, RunQueryDsl};
 use domain::{ApiKey, ApiKeyId, NewApiKey, NewUser, Owner, OwnerId, Principal, User, UserId};
 use ports::{NewOwnerWithAdmin, OwnerCreated, StoreError, TenantDirectory};
 use uuid::Uuid;
 
 use crate::error::{TxError, corrupt, map_diesel};
+use crate::prepared::{Authenticate, PrincipalRow};
 use crate::rows::{ApiKeyRow, OwnerRow, UserRow};
 use crate::schema::{api_keys, owners, users};
 use crate::{PgStore, set_tenant};
@@ -48,18 +49,6 @@ async fn insert_api_key(
         .get_result(conn)
         .await?;
     Ok(row.into())
-}
-
-#[derive(QueryableByName)]
-struct PrincipalRow {
-    #[diesel(sql_type = SqlUuid)]
-    owner_id: Uuid,
-    #[diesel(sql_type = SqlUuid)]
-    user_id: Uuid,
-    #[diesel(sql_type = SqlUuid)]
-    api_key_id: Uuid,
-    #[diesel(sql_type = Text)]
-    role: String,
 }
 
 #[async_trait]
@@ -251,13 +240,7 @@ impl TenantDirectory for PgStore {
     ) -> Result<Option<Principal>, StoreError> {
         let mut conn = self.conn().await?;
         let row: Option<PrincipalRow> =
-            diesel::sql_query("SELECT owner_id, user_id, api_key_id, role FROM app_authenticate($1, $2)")
-                .bind::<Text, _>(key_hash)
-                .bind::<Timestamptz, _>(at)
-                .get_result(&mut conn)
-                .await
-                .optional()
-                .map_err(map_diesel)?;
+            Authenticate { key_hash, at }.get_result(&mut conn).await.optional().map_err(map_diesel)?;
         row.map(|row| {
             Ok(Principal {
                 owner_id: row.owner_id.into(),

@@ -4,24 +4,19 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
-use diesel::sql_types::{Text, Uuid as SqlUuid};
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use domain::{
-    AccountSid, ChannelAddress, NewTwilioAccount, OwnerId, TwilioAccount, TwilioAccountId, TwilioCredentials,
+    AccountSid, ChannelAddress, Feature, NewTwilioAccount, OwnerId, TwilioAccount, TwilioAccountId,
+    TwilioCredentials,
 };
-use ports::{StoreError, TwilioAccountStore};
+use ports::{StoreError, TwilioAccountStore, WebhookAccount};
 use uuid::Uuid;
 
 use crate::error::{TxError, map_diesel};
-use crate::rows::TwilioAccountRow;
+use crate::prepared::{TwilioAccountBySid, WebhookAccountRow};
+use crate::rows::{FeatureRow, TwilioAccountRow};
 use crate::schema::twilio_accounts;
 use crate::{PgStore, set_tenant};
-
-#[derive(QueryableByName)]
-struct AccountRef {
-    #[diesel(sql_type = SqlUuid)]
-    owner_id: Uuid,
-}
 
 impl PgStore {
     /// Reads an account with its token inside a transaction already scoped to the tenant.
@@ -40,16 +35,24 @@ impl PgStore {
         for (row, sealed) in rows {
             let account = TwilioAccount::try_from(row)?;
             if filter(&account) {
-                let auth_token = self.cipher.decrypt(&sealed).ok_or_else(|| {
-                    StoreError::Corrupt(format!(
-                        "auth token of account {} cannot be decrypted with the configured key",
-                        account.id
-                    ))
-                })?;
-                return Ok(Some(TwilioCredentials { account, auth_token }));
+                return Ok(Some(self.decrypt(account, &sealed)?));
             }
         }
         Ok(None)
+    }
+
+    fn unseal(&self, row: TwilioAccountRow, sealed: &[u8]) -> Result<TwilioCredentials, StoreError> {
+        self.decrypt(TwilioAccount::try_from(row)?, sealed)
+    }
+
+    fn decrypt(&self, account: TwilioAccount, sealed: &[u8]) -> Result<TwilioCredentials, StoreError> {
+        let auth_token = self.cipher.decrypt(sealed).ok_or_else(|| {
+            StoreError::Corrupt(format!(
+                "auth token of account {} cannot be decrypted with the configured key",
+                account.id
+            ))
+        })?;
+        Ok(TwilioCredentials { account, auth_token })
     }
 }
 
@@ -127,27 +130,22 @@ impl TwilioAccountStore for PgStore {
         row.try_into()
     }
 
-    async fn credentials_by_account_sid(
-        &self,
-        account_sid: AccountSid,
-    ) -> Result<Option<TwilioCredentials>, StoreError> {
+    async fn webhook_account(&self, account_sid: AccountSid) -> Result<Option<WebhookAccount>, StoreError> {
         let mut conn = self.conn().await?;
-        let found: Option<AccountRef> =
-            diesel::sql_query("SELECT owner_id, id FROM app_twilio_account_by_sid($1)")
-                .bind::<Text, _>(account_sid.as_str())
+        // One statement, no tenant transaction: every webhook starts here.
+        let found: Option<WebhookAccountRow> =
+            TwilioAccountBySid { account_sid: account_sid.as_str().to_owned() }
                 .get_result(&mut conn)
                 .await
                 .optional()
                 .map_err(map_diesel)?;
-        let Some(found) = found else { return Ok(None) };
-        let owner_id = OwnerId::from(found.owner_id);
-        let credentials = conn
-            .transaction(async |conn| {
-                set_tenant(conn, owner_id).await?;
-                self.load_credentials(conn, owner_id, |account| account.account_sid == account_sid).await
-            })
-            .await?;
-        Ok(credentials)
+        let Some((row, sealed, features)) = found else { return Ok(None) };
+        let features: Vec<FeatureRow> = serde_json::from_value(features)
+            .map_err(|e| StoreError::Corrupt(format!("features of account {}: {e}", account_sid.as_str())))?;
+        Ok(Some(WebhookAccount {
+            credentials: self.unseal(row, &sealed)?,
+            features: features.into_iter().map(Feature::try_from).collect::<Result<_, _>>()?,
+        }))
     }
 
     async fn credentials_for_number(

@@ -25,7 +25,7 @@ async fn twenty_concurrent_first_messages_open_one_conversation() {
             tokio::spawn(async move {
                 let candidate = candidate(owner_id, &customer(1), at(0));
                 store
-                    .store_inbound(candidate, inbound(&message_sid(n), &format!("mensagem {n}")), at(0))
+                    .store_inbound(candidate, inbound(&message_sid(n), &format!("mensagem {n}")), 0, at(0))
                     .await
             })
         })
@@ -56,7 +56,7 @@ async fn concurrent_messages_after_expiry_replace_the_conversation_once() {
     let store = store(&db);
     let acme = create_tenant(&store, "acme").await;
     let short = candidate_with(acme.id(), &customer(1), &lifecycle(60, 3600), at(0));
-    let old = store.store_inbound(short, inbound("SMold", "oi"), at(0)).await.unwrap().conversation;
+    let old = store.store_inbound(short, inbound("SMold", "oi"), 0, at(0)).await.unwrap().conversation;
 
     let tasks: Vec<_> = (0..12)
         .map(|n| {
@@ -64,7 +64,7 @@ async fn concurrent_messages_after_expiry_replace_the_conversation_once() {
             let owner_id = acme.id();
             tokio::spawn(async move {
                 let candidate = candidate(owner_id, &customer(1), at(600));
-                store.store_inbound(candidate, inbound(&message_sid(n), "voltei"), at(600)).await
+                store.store_inbound(candidate, inbound(&message_sid(n), "voltei"), 0, at(600)).await
             })
         })
         .collect();
@@ -91,7 +91,12 @@ async fn concurrent_retries_of_one_webhook_store_the_message_once() {
             let owner_id = acme.id();
             tokio::spawn(async move {
                 store
-                    .store_inbound(candidate(owner_id, &customer(1), at(0)), inbound("SMretry", "oi"), at(0))
+                    .store_inbound(
+                        candidate(owner_id, &customer(1), at(0)),
+                        inbound("SMretry", "oi"),
+                        0,
+                        at(0),
+                    )
                     .await
             })
         })

@@ -85,7 +85,8 @@ async fn another_tenants_conversation_is_not_found_like_an_unknown_one() {
     let store = store(&db);
     let acme = create_tenant(&store, "acme").await;
     let beta = create_tenant(&store, "beta").await;
-    let stored = store.store_inbound(candidate(beta.id(), &customer(1), at(0)), inbound("SMb1", "oi"), at(0));
+    let stored =
+        store.store_inbound(candidate(beta.id(), &customer(1), at(0)), inbound("SMb1", "oi"), 0, at(0));
     let stored = stored.await.unwrap();
     let (theirs, message) = (stored.conversation.id, stored.message.id);
 
@@ -160,9 +161,11 @@ async fn close_detected_closes_and_records_the_assessment_or_neither() {
     let db = TestDb::new().await;
     let store = store(&db);
     let acme = create_tenant(&store, "acme").await;
-    let first = store.store_inbound(candidate(acme.id(), &customer(1), at(0)), inbound("SM1", "oi"), at(0));
+    let first =
+        store.store_inbound(candidate(acme.id(), &customer(1), at(0)), inbound("SM1", "oi"), 0, at(0));
     let first = first.await.unwrap();
-    let second = store.store_inbound(candidate(acme.id(), &customer(2), at(5)), inbound("SM2", "olá"), at(5));
+    let second =
+        store.store_inbound(candidate(acme.id(), &customer(2), at(5)), inbound("SM2", "olá"), 0, at(5));
     let second = second.await.unwrap();
     let conversation = first.conversation.id;
 

@@ -148,8 +148,17 @@ async fn tokens_are_encrypted_at_rest_and_decrypted_for_credentials() {
     let db = TestDb::new().await;
     let store = store(&db);
     let acme = create_tenant(&store, "acme").await;
+    let beta = create_tenant(&store, "beta").await;
     let account = create_account(&store, acme.id(), 7, &["+5511940000001", "whatsapp:+5511940000001"]).await;
     let token = auth_token(7);
+    let closure = update("closure_detection", true, json!({"threshold": 0.7, "window": 8}));
+    let closure = store.put_feature(acme.id(), closure, at(10)).await.unwrap();
+    let reply = store.put_feature(acme.id(), update("auto_reply", true, json!({"message": "Oi!"})), at(11));
+    let reply = reply.await.unwrap();
+    store
+        .put_feature(beta.id(), update("auto_reply", true, json!({"message": "Hi!"})), at(12))
+        .await
+        .unwrap();
 
     let mut owner = db.owner_connection().await;
     let sealed: Sealed = diesel::sql_query("SELECT auth_token_encrypted FROM twilio_accounts")
@@ -161,9 +170,10 @@ async fn tokens_are_encrypted_at_rest_and_decrypted_for_credentials() {
     assert!(!sealed.windows(8).any(|w| token.as_bytes().windows(8).any(|t| t == w)), "no plaintext at rest");
 
     let sid = AccountSid::parse(&account_sid(7)).unwrap();
-    let by_sid = store.credentials_by_account_sid(sid.clone()).await.unwrap().expect("a registered SID");
-    assert_eq!(by_sid.account, account);
-    assert_eq!(by_sid.auth_token.expose(), token);
+    let by_sid = store.webhook_account(sid.clone()).await.unwrap().expect("a registered SID");
+    assert_eq!(by_sid.credentials.account, account);
+    assert_eq!(by_sid.credentials.auth_token.expose(), token);
+    assert_eq!(by_sid.features, [reply, closure], "the tenant's features (only theirs), by name");
 
     let whatsapp = ChannelAddress::new(Channel::Whatsapp, phone("+5511940000001"));
     let by_number =
@@ -173,10 +183,10 @@ async fn tokens_are_encrypted_at_rest_and_decrypted_for_credentials() {
     assert_eq!(store.credentials_for_number(acme.id(), unowned).await, Ok(None));
 
     let unknown = AccountSid::parse(&account_sid(8)).unwrap();
-    assert_eq!(store.credentials_by_account_sid(unknown).await, Ok(None));
+    assert_eq!(store.webhook_account(unknown).await, Ok(None));
 
     let other_key = store_with(&db.app_url(), TokenCipher::from_hex(&"ee".repeat(32)).unwrap());
-    let wrong_key = other_key.credentials_by_account_sid(sid).await;
+    let wrong_key = other_key.webhook_account(sid).await;
     assert!(matches!(wrong_key, Err(StoreError::Corrupt(_))), "{wrong_key:?}");
 }
 
@@ -197,8 +207,8 @@ async fn inactive_accounts_and_tenants_yield_no_credentials() {
         .await;
 
     let sid = |n| AccountSid::parse(&account_sid(n)).unwrap();
-    assert_eq!(store.credentials_by_account_sid(sid(1)).await, Ok(None), "inactive account");
-    assert_eq!(store.credentials_by_account_sid(sid(2)).await, Ok(None), "inactive tenant");
+    assert_eq!(store.webhook_account(sid(1)).await, Ok(None), "inactive account");
+    assert_eq!(store.webhook_account(sid(2)).await, Ok(None), "inactive tenant");
     let business = ChannelAddress::new(Channel::Sms, phone("+5511940000001"));
     assert_eq!(store.credentials_for_number(acme.id(), business).await, Ok(None));
 }

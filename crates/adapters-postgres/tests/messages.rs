@@ -28,7 +28,8 @@ async fn the_first_inbound_message_opens_the_conversation_and_later_ones_join_it
     let store = store(&db);
     let acme = create_tenant(&store, "acme").await;
 
-    let first = store.store_inbound(candidate(acme.id(), &customer(1), at(0)), inbound("SM1", "oi"), at(0));
+    let first =
+        store.store_inbound(candidate(acme.id(), &customer(1), at(0)), inbound("SM1", "oi"), 0, at(0));
     let first = first.await.unwrap();
     assert!(first.conversation_created && !first.duplicate);
     assert_eq!(first.conversation.status, ConversationStatus::Progress, "pending → progress");
@@ -39,8 +40,12 @@ async fn the_first_inbound_message_opens_the_conversation_and_later_ones_join_it
     assert_eq!(store.get_conversation(acme.id(), first.conversation.id).await.unwrap(), first.conversation);
     assert_eq!(store.get_message(acme.id(), first.message.id).await.unwrap(), first.message);
 
-    let second =
-        store.store_inbound(candidate(acme.id(), &customer(1), at(30)), inbound("SM2", "tudo bem?"), at(30));
+    let second = store.store_inbound(
+        candidate(acme.id(), &customer(1), at(30)),
+        inbound("SM2", "tudo bem?"),
+        0,
+        at(30),
+    );
     let second = second.await.unwrap();
     assert!(!second.conversation_created && !second.duplicate);
     assert_eq!(second.conversation.id, first.conversation.id);
@@ -54,9 +59,11 @@ async fn the_same_message_sid_is_stored_once() {
     let store = store(&db);
     let acme = create_tenant(&store, "acme").await;
 
-    let first = store.store_inbound(candidate(acme.id(), &customer(1), at(0)), inbound("SMdup", "oi"), at(0));
+    let first =
+        store.store_inbound(candidate(acme.id(), &customer(1), at(0)), inbound("SMdup", "oi"), 0, at(0));
     let first = first.await.unwrap();
-    let retry = store.store_inbound(candidate(acme.id(), &customer(1), at(5)), inbound("SMdup", "oi"), at(5));
+    let retry =
+        store.store_inbound(candidate(acme.id(), &customer(1), at(5)), inbound("SMdup", "oi"), 0, at(5));
     let retry = retry.await.unwrap();
     assert!(retry.duplicate && !retry.conversation_created);
     assert_eq!(retry.message, first.message, "the earlier copy is returned");
@@ -71,10 +78,10 @@ async fn a_message_after_expiry_closes_the_old_conversation_and_opens_a_new_one(
     let store = store(&db);
     let acme = create_tenant(&store, "acme").await;
     let short = candidate_with(acme.id(), &customer(1), &lifecycle(60, 3600), at(0));
-    let old = store.store_inbound(short, inbound("SM1", "oi"), at(0)).await.unwrap();
+    let old = store.store_inbound(short, inbound("SM1", "oi"), 0, at(0)).await.unwrap();
 
     let late =
-        store.store_inbound(candidate(acme.id(), &customer(1), at(120)), inbound("SM2", "oi?"), at(120));
+        store.store_inbound(candidate(acme.id(), &customer(1), at(120)), inbound("SM2", "oi?"), 0, at(120));
     let late = late.await.unwrap();
     assert!(late.conversation_created && late.conversation.id != old.conversation.id);
     let old = store.get_conversation(acme.id(), old.conversation.id).await.unwrap();
@@ -138,9 +145,10 @@ async fn messages_are_paged_oldest_first_and_the_recent_window_is_the_latest() {
     let db = TestDb::new().await;
     let store = store(&db);
     let acme = create_tenant(&store, "acme").await;
-    let first = store.store_inbound(candidate(acme.id(), &customer(1), at(0)), inbound("SM0", "m0"), at(0));
+    let first =
+        store.store_inbound(candidate(acme.id(), &customer(1), at(0)), inbound("SM0", "m0"), 0, at(0));
     let conversation = first.await.unwrap().conversation.id;
-    let other = store.store_inbound(candidate(acme.id(), &customer(2), at(0)), inbound("SMx", "x"), at(0));
+    let other = store.store_inbound(candidate(acme.id(), &customer(2), at(0)), inbound("SMx", "x"), 0, at(0));
     other.await.unwrap();
     for n in 1..17 {
         let body = format!("m{n}");
@@ -163,9 +171,17 @@ async fn messages_are_paged_oldest_first_and_the_recent_window_is_the_latest() {
     assert_eq!(pages, 5, "17 messages in pages of 4");
     assert_eq!(bodies.iter().collect::<HashSet<_>>().len(), 17);
 
-    let recent = store.recent_messages(acme.id(), conversation, 3).await.unwrap();
-    let recent: Vec<_> = recent.iter().map(|m| m.body.as_ref().unwrap().as_str()).collect();
-    assert_eq!(recent, ["m14", "m15", "m16"], "the latest three, oldest first");
+    let stored = store
+        .store_inbound(candidate(acme.id(), &customer(1), at(20)), inbound("SM17", "m17"), 3, at(20))
+        .await
+        .unwrap();
+    let window: Vec<_> = stored.recent.iter().map(|m| m.body.as_ref().unwrap().as_str()).collect();
+    assert_eq!(window, ["m15", "m16", "m17"], "storing returns the window, the new message last");
+    let retried = store
+        .store_inbound(candidate(acme.id(), &customer(1), at(21)), inbound("SM17", "m17"), 3, at(21))
+        .await
+        .unwrap();
+    assert!(retried.duplicate && retried.recent.is_empty(), "a duplicate runs nothing, reads no window");
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -174,7 +190,8 @@ async fn another_tenants_messages_are_not_found_like_unknown_ones() {
     let store = store(&db);
     let acme = create_tenant(&store, "acme").await;
     let beta = create_tenant(&store, "beta").await;
-    let theirs = store.store_inbound(candidate(beta.id(), &customer(1), at(0)), inbound("SMb", "oi"), at(0));
+    let theirs =
+        store.store_inbound(candidate(beta.id(), &customer(1), at(0)), inbound("SMb", "oi"), 0, at(0));
     let theirs = theirs.await.unwrap();
     store.add_ai_result(beta.id(), theirs.message.id, sentiment(0.5), at(1)).await.unwrap();
 
@@ -191,7 +208,6 @@ async fn another_tenants_messages_are_not_found_like_unknown_ones() {
             store.list_messages(acme.id(), id, PageRequest::first(10)).await,
             Err(StoreError::NotFound)
         );
-        assert_eq!(store.recent_messages(acme.id(), id, 10).await, Ok(Vec::new()));
     }
     let foreign_status =
         store.apply_delivery_status(acme.id(), "SMb".into(), DeliveryStatus::Read, None, at(3));
@@ -204,7 +220,8 @@ async fn ai_results_attach_to_their_message_oldest_first() {
     let db = TestDb::new().await;
     let store = store(&db);
     let acme = create_tenant(&store, "acme").await;
-    let stored = store.store_inbound(candidate(acme.id(), &customer(1), at(0)), inbound("SM1", "oi"), at(0));
+    let stored =
+        store.store_inbound(candidate(acme.id(), &customer(1), at(0)), inbound("SM1", "oi"), 0, at(0));
     let stored = stored.await.unwrap();
     assert_eq!(store.list_ai_results(acme.id(), stored.message.id).await, Ok(Vec::new()));
 

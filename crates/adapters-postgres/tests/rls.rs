@@ -34,7 +34,8 @@ async fn populated_tenant(db: &TestDb, label: &str, n: u32) -> Tenant {
     store.put_feature(tenant.id(), feature, at(1)).await.unwrap();
     create_account(&store, tenant.id(), n, &[support::BUSINESS]).await;
     let candidate = support::candidate(tenant.id(), &customer(1), at(2));
-    let stored = store.store_inbound(candidate, inbound(&format!("SM{label}"), "oi"), at(2)).await.unwrap();
+    let stored =
+        store.store_inbound(candidate, inbound(&format!("SM{label}"), "oi"), 0, at(2)).await.unwrap();
     let result = NewAiResult { kind: "sentiment".into(), model: None, content: json!({}), score: None };
     store.add_ai_result(tenant.id(), stored.message.id, result, at(3)).await.unwrap();
     store.append_message(tenant.id(), stored.conversation.id, outbound("Olá"), true, at(4)).await.unwrap();

@@ -1,4 +1,5 @@
-//! `SendQueue` on PostgreSQL: claims with leases, concurrent workers, retries and failures.
+//! `SendQueue` on PostgreSQL: claims with leases, concurrent workers, retries and failures, and the
+//! depth count for monitoring.
 
 mod support;
 
@@ -7,7 +8,7 @@ use std::collections::BTreeSet;
 use adapters_postgres::PgStore;
 use chrono::Duration;
 use domain::{Channel, ConversationId, DeliveryStatus, MessageId, OwnerId};
-use ports::{ClaimedSend, ConversationStore, DeliveryFailure, MessageStore, SendQueue};
+use ports::{ClaimedSend, ConversationStore, DeliveryFailure, MessageStore, SendQueue, SendQueueDepth};
 use support::{
     BUSINESS, account_sid, at, auth_token, candidate, create_account, create_tenant, customer, outbound,
     store,
@@ -151,6 +152,36 @@ async fn mark_failed_fails_the_message_with_the_error_and_drops_the_job() {
     );
     assert_eq!(db.count("SELECT count(*) AS count FROM send_jobs").await, 0);
     assert_eq!(store.claim_due(at(20) + LEASE * 2, 10, LEASE).await.unwrap(), Vec::new());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn depth_counts_due_and_deferred_jobs_of_every_tenant_without_claiming_them() {
+    let db = TestDb::new().await;
+    let store = store(&db);
+    assert_eq!(store.depth(at(0)).await.unwrap(), SendQueueDepth::default(), "an empty queue");
+    let acme = create_tenant(&store, "acme").await;
+    let beta = create_tenant(&store, "beta").await;
+    let (ours, theirs) = (open(&store, acme.id(), 1).await, open(&store, beta.id(), 2).await);
+    for seconds in [10, 20, 30] {
+        enqueue(&store, acme.id(), ours, seconds).await;
+    }
+    enqueue(&store, beta.id(), theirs, 15).await;
+    // At 25 the jobs of 10, 15 and 20 are due; the one at 30 is not yet.
+    let leased = store.claim_due(at(25), 1, LEASE).await.unwrap().remove(0);
+    assert_eq!(leased.message.body.unwrap().as_str(), "mensagem 10");
+    let retrying = store.claim_due(at(25), 1, LEASE).await.unwrap().remove(0);
+    store.schedule_retry(retrying.job, at(90), "503 from Twilio".into(), at(26)).await.unwrap();
+
+    let depth = store.depth(at(26)).await.unwrap();
+    assert_eq!(
+        depth,
+        SendQueueDepth { due: 1, deferred: 3, oldest_due_at: Some(at(20)) },
+        "due: 20; deferred: 10 (leased), 15 (retrying), 30 (not due yet)"
+    );
+    assert_eq!(store.depth(at(26)).await.unwrap(), depth, "counting claims nothing");
+    let later = store.depth(at(25) + LEASE).await.unwrap();
+    assert_eq!((later.due, later.deferred), (4, 0), "the lease ended and every job is due");
+    assert_eq!(later.oldest_due_at, Some(at(20)));
 }
 
 /// A worker: claims small batches and marks each job sent until nothing is due.

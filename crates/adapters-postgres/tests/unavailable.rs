@@ -88,7 +88,7 @@ async fn every_port_method_answers_unavailable_when_the_database_is_down() {
     let account = domain::TwilioAccountId::new_at(at(0));
     assert_unavailable("get_twilio_account", store.get_twilio_account(owner, account).await);
     let sid = AccountSid::parse(&support::account_sid(1)).unwrap();
-    assert_unavailable("credentials_by_account_sid", store.credentials_by_account_sid(sid).await);
+    assert_unavailable("webhook_account", store.webhook_account(sid).await);
     assert_unavailable("credentials_for_number", store.credentials_for_number(owner, business).await);
 
     assert_unavailable(
@@ -114,7 +114,7 @@ async fn every_port_method_answers_unavailable_when_the_database_is_down() {
     let inbound_message = inbound("SM1", "oi");
     assert_unavailable(
         "store_inbound",
-        store.store_inbound(candidate(owner, &customer(1), at(0)), inbound_message, at(0)).await,
+        store.store_inbound(candidate(owner, &customer(1), at(0)), inbound_message, 0, at(0)).await,
     );
     assert_unavailable(
         "append_message",
@@ -125,7 +125,6 @@ async fn every_port_method_answers_unavailable_when_the_database_is_down() {
         "list_messages",
         store.list_messages(owner, conversation, PageRequest::first(5)).await,
     );
-    assert_unavailable("recent_messages", store.recent_messages(owner, conversation, 5).await);
     let status = store.apply_delivery_status(owner, "SM1".into(), DeliveryStatus::Sent, None, at(0));
     assert_unavailable("apply_delivery_status", status.await);
     assert_unavailable("add_ai_result", store.add_ai_result(owner, message, result(), at(0)).await);
@@ -139,6 +138,7 @@ async fn every_port_method_answers_unavailable_when_the_database_is_down() {
     assert_unavailable("schedule_retry", store.schedule_retry(job.clone(), at(60), "e".into(), at(0)).await);
     let failure = DeliveryFailure { code: Some(1), message: None };
     assert_unavailable("mark_failed", store.mark_failed(job, failure, at(0)).await);
+    assert_unavailable("depth", store.depth(at(0)).await);
 
     assert!(started.elapsed() < StdDuration::from_secs(30), "failures are fast: {:?}", started.elapsed());
 }

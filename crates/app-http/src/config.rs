@@ -73,6 +73,9 @@ pub struct Config {
     pub twilio_connect_timeout_ms: u64,
     /// Total timeout of calls to Twilio, in milliseconds.
     pub twilio_request_timeout_ms: u64,
+    /// The bearer token `GET /metrics` requires. Empty: the endpoint is open, so keep it off the
+    /// public internet.
+    pub metrics_token: String,
 }
 
 impl Default for Config {
@@ -102,6 +105,7 @@ impl Default for Config {
             twilio_api_base_url: "https://api.twilio.com".to_owned(),
             twilio_connect_timeout_ms: 3_000,
             twilio_request_timeout_ms: 10_000,
+            metrics_token: String::new(),
         }
     }
 }
@@ -150,6 +154,7 @@ impl Config {
         "twilio_api_base_url",
         "twilio_connect_timeout_ms",
         "twilio_request_timeout_ms",
+        "metrics_token",
     ];
 
     /// Loads defaults, then `conversa.toml` in the working directory (if present), then the
@@ -226,6 +231,12 @@ impl Config {
         url.to_string()
     }
 
+    /// The token `GET /metrics` requires (see [`Config::metrics_token`]); `None` when empty.
+    #[must_use]
+    pub fn metrics_token(&self) -> Option<domain::SecretString> {
+        (!self.metrics_token.is_empty()).then(|| domain::SecretString::new(self.metrics_token.clone()))
+    }
+
     /// Pool settings for the application role.
     #[must_use]
     pub fn pool_settings(&self) -> adapters_postgres::PoolSettings {
@@ -249,8 +260,11 @@ mod tests {
             jail.create_file("conversa.toml", "port = 9000\nlog_format = \"pretty\"")?;
             jail.set_env("CONVERSA_PORT", "9100");
             jail.set_env("DATABASE_URL", "postgres://admin@db:5432/conversa");
+            jail.set_env("CONVERSA_METRICS_TOKEN", "scrape-me");
             let config = Config::load().map_err(|e| e.to_string())?;
             assert_eq!(config.port, 9100);
+            assert_eq!(config.metrics_token().as_ref().map(domain::SecretString::expose), Some("scrape-me"));
+            assert_eq!(Config::default().metrics_token(), None, "open unless configured");
             assert_eq!(config.log_format, LogFormat::Pretty);
             assert_eq!(config.app_database_url(), "postgres://conversa_app@db:5432/conversa");
             Ok(())

@@ -145,8 +145,18 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     let store = wiring::store(&config)?;
     let mut state = wiring::app_state(store.clone());
     state.public_base_url.clone_from(&config.public_base_url);
+    state.metrics_token = config.metrics_token();
+    if state.metrics_token.is_none() {
+        tracing::info!(
+            "GET /metrics is open: set CONVERSA_METRICS_TOKEN unless only your network reaches it"
+        );
+    }
+    let workers = if config.workers_enabled {
+        Some(wiring::workers(&config, &store, state.metrics.clone())?)
+    } else {
+        None
+    };
     let state = web::Data::new(state);
-    let workers = if config.workers_enabled { Some(wiring::workers(&config, &store)?) } else { None };
     let listener = TcpListener::bind((config.host.as_str(), config.port))
         .with_context(|| format!("cannot listen on {}:{}", config.host, config.port))?;
     tracing::info!(address = %listener.local_addr()?, "serving");

@@ -3,7 +3,7 @@
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use crate::routes::{admin, conversations, docs, health, messages, webhooks};
+use crate::routes::{admin, conversations, docs, health, messages, metrics, webhooks};
 
 /// Conversa's API description: the versioned API under `/api/v1` and the health endpoints.
 #[derive(Debug, OpenApi)]
@@ -11,15 +11,15 @@ use crate::routes::{admin, conversations, docs, health, messages, webhooks};
     info(title = "Conversa API", description = "Multi-tenant SMS and WhatsApp conversations over Twilio."),
     nest((path = "/api/v1", api = V1)),
     paths(
-        health::health, health::ready, health::twilio_health, webhooks::inbound, webhooks::status,
-        docs::openapi, docs::page, docs::bundle, docs::css,
+        health::health, health::ready, health::twilio_health, metrics::scrape, webhooks::inbound,
+        webhooks::status, docs::openapi, docs::page, docs::bundle, docs::css,
     ),
     modifiers(&BearerAuth),
     tags(
         (name = "conversations", description = "Conversations and their lifecycle"),
         (name = "messages", description = "Messages and AI results"),
         (name = "administration", description = "Users, API keys, features, Twilio accounts (admin role)"),
-        (name = "health", description = "Liveness and readiness"),
+        (name = "health", description = "Liveness, readiness and metrics"),
         (name = "webhooks", description = "Twilio webhooks"),
         (name = "documentation", description = "This document and its viewer"),
     )
@@ -65,6 +65,15 @@ impl Modify for BearerAuth {
                 HttpBuilder::new()
                     .scheme(HttpAuthScheme::Bearer)
                     .description(Some("An API key: `Authorization: Bearer cnv_…`"))
+                    .build(),
+            ),
+        );
+        components.add_security_scheme(
+            "metrics_token",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some("`CONVERSA_METRICS_TOKEN`, when the operator set one"))
                     .build(),
             ),
         );

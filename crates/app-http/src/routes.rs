@@ -5,4 +5,5 @@ pub mod conversations;
 pub mod docs;
 pub mod health;
 pub mod messages;
+pub mod metrics;
 pub mod webhooks;

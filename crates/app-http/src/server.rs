@@ -7,7 +7,7 @@ use actix_web::{App, HttpResponse, web};
 
 use crate::extract::BodyLimit;
 use crate::problem::ApiError;
-use crate::routes::{admin, conversations, docs, health, messages, webhooks};
+use crate::routes::{admin, conversations, docs, health, messages, metrics, webhooks};
 use crate::state::AppState;
 use crate::telemetry;
 
@@ -22,6 +22,7 @@ pub fn configure(state: web::Data<AppState>, body_limit: usize) -> impl FnOnce(&
             .service(health::health)
             .service(health::ready)
             .service(health::twilio_health)
+            .service(metrics::scrape)
             .service(webhooks::inbound)
             .service(webhooks::status)
             .service(docs::openapi)
@@ -77,6 +78,7 @@ pub fn app(
 > {
     App::new()
         .wrap(Compress::default())
+        .wrap(from_fn(crate::metrics::record_request))
         .wrap(from_fn(telemetry::request_log))
         .configure(configure(state, body_limit))
 }

@@ -1,12 +1,17 @@
 //! What every request handler can reach.
 
+use std::sync::Arc;
+
 use adapters_postgres::PgStore;
+use domain::SecretString;
 use services::{
     ConversationService, FeatureService, MessageService, TenantService, TwilioAccountService,
     TwilioWebhookService,
 };
 
-/// The use cases, wired to their adapters, and the store for readiness checks.
+use crate::metrics::Metrics;
+
+/// The use cases, wired to their adapters, the store for readiness checks, and the metrics.
 #[derive(Clone, Debug)]
 pub struct AppState {
     /// Conversations.
@@ -25,4 +30,8 @@ pub struct AppState {
     pub store: PgStore,
     /// The public URL Twilio calls; webhook signatures are checked against it.
     pub public_base_url: String,
+    /// What `GET /metrics` exports; the background workers record into it too.
+    pub metrics: Arc<Metrics>,
+    /// The bearer token `GET /metrics` requires; `None`: it is open.
+    pub metrics_token: Option<SecretString>,
 }

@@ -15,6 +15,7 @@ use services::{
 };
 
 use crate::config::Config;
+use crate::metrics::Metrics;
 use crate::state::AppState;
 use crate::workers::Workers;
 
@@ -61,7 +62,8 @@ pub fn store(config: &Config) -> Result<PgStore, WiringError> {
     Ok(PgStore::new(build_pool(&config.pool_settings())?, cipher))
 }
 
-/// The use cases over `store`.
+/// The use cases over `store`, with fresh metrics and `GET /metrics` open (see
+/// [`Config::metrics_token`]).
 #[must_use]
 pub fn app_state(store: PgStore) -> AppState {
     let shared = Arc::new(store.clone());
@@ -81,7 +83,6 @@ pub fn app_state(store: PgStore) -> AppState {
             accounts: shared.clone(),
             conversations: shared.clone(),
             messages: shared.clone(),
-            features: shared.clone(),
             clock: clock.clone(),
         },
         tenants: TenantService {
@@ -93,14 +94,16 @@ pub fn app_state(store: PgStore) -> AppState {
         twilio_accounts: TwilioAccountService { accounts: shared, clock },
         store,
         public_base_url: Config::default().public_base_url,
+        metrics: Arc::new(Metrics::new()),
+        metrics_token: None,
     }
 }
 
-/// The background workers over `store`, sending through Twilio.
+/// The background workers over `store`, sending through Twilio and recording into `metrics`.
 ///
 /// # Errors
 /// [`WiringError::Twilio`].
-pub fn workers(config: &Config, store: &PgStore) -> Result<Workers, WiringError> {
+pub fn workers(config: &Config, store: &PgStore, metrics: Arc<Metrics>) -> Result<Workers, WiringError> {
     let shared = Arc::new(store.clone());
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let gateway = TwilioGateway::new(&TwilioConfig {
@@ -132,5 +135,6 @@ pub fn workers(config: &Config, store: &PgStore) -> Result<Workers, WiringError>
         Duration::from_millis(config.sweep_interval_ms),
         dispatcher,
         Duration::from_millis(config.dispatch_interval_ms),
+        metrics,
     ))
 }

@@ -1,13 +1,17 @@
 //! Background work of the binary: the lifecycle sweeper and the outbound dispatcher, each a
 //! loop on a tokio task until shutdown. Both claim their rows through the database
-//! (`SKIP LOCKED`), so every replica of the service can run them at once.
+//! (`SKIP LOCKED`), so every replica of the service can run them at once. Each round's report
+//! is added to the metrics.
 
 use std::future::Future;
+use std::sync::Arc;
 use std::time::Duration;
 
 use services::{LifecycleSweeper, OutboundDispatcher, ServiceError};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
+
+use crate::metrics::{Metrics, Worker};
 
 /// Tells the workers to stop, and waits for them.
 #[derive(Debug)]
@@ -17,27 +21,37 @@ pub struct Workers {
 }
 
 impl Workers {
-    /// Starts the sweeper and the dispatcher.
+    /// Starts the sweeper and the dispatcher, recording their rounds into `metrics`.
     #[must_use]
     pub fn start(
         sweeper: LifecycleSweeper,
         sweep_every: Duration,
         dispatcher: OutboundDispatcher,
         dispatch_every: Duration,
+        metrics: Arc<Metrics>,
     ) -> Self {
         let (stop, stopped) = watch::channel(false);
-        // The use cases log their own reports; the loops only decide when to run again.
-        let sweep = spawn_loop("sweeper", sweep_every, stopped.clone(), move || {
-            let sweeper = sweeper.clone();
-            async move {
-                let report = sweeper.run_once().await?;
-                Ok(report.expired + report.idle > 0)
+        // The use cases log their own reports; the loops count them and decide when to run again.
+        let sweep = spawn_loop("sweeper", sweep_every, stopped.clone(), {
+            let metrics = Arc::clone(&metrics);
+            move || {
+                let (sweeper, metrics) = (sweeper.clone(), Arc::clone(&metrics));
+                async move {
+                    let report = sweeper.run_once().await.inspect_err(|_| {
+                        metrics.record_worker_failure(Worker::Sweeper);
+                    })?;
+                    metrics.record_sweep(&report);
+                    Ok(report.expired + report.idle > 0)
+                }
             }
         });
         let dispatch = spawn_loop("dispatcher", dispatch_every, stopped, move || {
-            let dispatcher = dispatcher.clone();
+            let (dispatcher, metrics) = (dispatcher.clone(), Arc::clone(&metrics));
             async move {
-                let report = dispatcher.run_once().await?;
+                let report = dispatcher.run_once().await.inspect_err(|_| {
+                    metrics.record_worker_failure(Worker::Dispatcher);
+                })?;
+                metrics.record_dispatch(&report);
                 // Store errors alone do not count as work: they would spin the loop.
                 Ok(report.sent + report.retried + report.failed > 0)
             }

@@ -3,209 +3,33 @@
 //! Twilio. A customer writes, an agent answers, Twilio takes the answer and reports its
 //! delivery, and the customer's goodbye closes the conversation.
 
-use std::fs::File;
-use std::net::TcpListener;
-use std::path::PathBuf;
-use std::process::{Child, Command, Output, Stdio};
-use std::time::{Duration, Instant};
+mod support;
 
-use adapters_twilio::{SIGNATURE_HEADER, compute_signature};
-use domain::SecretString;
-use serde_json::{Value, json};
+use std::time::Duration;
+
+use serde_json::json;
+use support::{Env, describe, text};
 use test_db::TestDb;
 use wiremock::matchers::{body_string_contains, method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
-const BIN: &str = env!("CARGO_BIN_EXE_conversa");
-const TOKEN_KEY: &str = "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f";
 const BUSINESS: &str = "+5511940000001";
 const CUSTOMER: &str = "+5511987650001";
 const ACCOUNT_SID: &str = "AC0123456789abcdef0123456789abcdef";
 const AUTH_TOKEN: &str = "fedcba9876543210fedcba9876543210";
 
-/// The environment every `conversa` run gets: the test's database and fake Twilio, nothing
-/// from the caller's `CONVERSA_*` variables or a `conversa.toml`.
-#[derive(Debug, Clone)]
-struct Env {
-    vars: Vec<(&'static str, String)>,
-    dir: PathBuf,
-}
-
-impl Env {
-    fn command(&self, args: &[&str]) -> Command {
-        let mut command = Command::new(BIN);
-        command.args(args).current_dir(&self.dir);
-        for (name, _) in std::env::vars_os() {
-            if name.to_string_lossy().to_ascii_uppercase().starts_with("CONVERSA_") {
-                command.env_remove(name);
-            }
-        }
-        command.envs(self.vars.iter().map(|(name, value)| (name, value)));
-        command
-    }
-
-    /// Runs `conversa args…` to completion.
-    async fn run(&self, args: &[&str]) -> Output {
-        let mut command = self.command(args);
-        tokio::task::spawn_blocking(move || command.output()).await.unwrap().unwrap()
-    }
-
-    /// Runs `conversa args…`, asserts success and parses its stdout as JSON.
-    async fn run_json(&self, args: &[&str]) -> Value {
-        let output = self.run(args).await;
-        assert!(output.status.success(), "conversa {args:?}: {}", describe(&output));
-        serde_json::from_slice(&output.stdout)
-            .unwrap_or_else(|e| panic!("conversa {args:?} printed no JSON ({e}): {}", describe(&output)))
-    }
-}
-
-fn describe(output: &Output) -> String {
-    format!(
-        "{}\nstdout: {}\nstderr: {}",
-        output.status,
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    )
-}
-
-/// `conversa serve`, killed when dropped; its log is shown when the test fails.
-struct Server {
-    child: Child,
-    log: PathBuf,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        if std::thread::panicking() {
-            let log = std::fs::read_to_string(&self.log).unwrap_or_default();
-            eprintln!("--- conversa serve log ---\n{log}--- end of log ---");
-        } else {
-            let _ = std::fs::remove_file(&self.log);
-        }
-    }
-}
-
-fn free_port() -> u16 {
-    let listener = TcpListener::bind("127.0.0.1:0").expect("bind a free port");
-    listener.local_addr().expect("local address").port()
-}
-
-/// The HTTP side: the server's base URL and a client.
-struct Api {
-    base: String,
-    client: reqwest::Client,
-}
-
-struct Reply {
-    status: u16,
-    body: String,
-}
-
-impl Reply {
-    #[track_caller]
-    fn expect(&self, status: u16) -> Value {
-        assert_eq!(self.status, status, "unexpected status; body: {}", self.body);
-        serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.body))
-    }
-}
-
-impl Api {
-    async fn read(response: reqwest::Response) -> Reply {
-        let status = response.status().as_u16();
-        Reply { status, body: response.text().await.expect("a body") }
-    }
-
-    async fn get(&self, path: &str, key: &str) -> Reply {
-        let request = self.client.get(format!("{}{path}", self.base)).bearer_auth(key);
-        Self::read(request.send().await.expect("GET")).await
-    }
-
-    async fn post(&self, path: &str, key: &str, body: &Value) -> Reply {
-        let request = self
-            .client
-            .post(format!("{}{path}", self.base))
-            .bearer_auth(key)
-            .header("content-type", "application/json")
-            .body(body.to_string());
-        Self::read(request.send().await.expect("POST")).await
-    }
-
-    /// A webhook as Twilio sends it: form-encoded, signed over the public URL.
-    async fn webhook(&self, path: &str, params: &[(&str, &str)]) -> Reply {
-        let params: Vec<(String, String)> =
-            params.iter().map(|(name, value)| ((*name).to_owned(), (*value).to_owned())).collect();
-        let url = format!("{}{path}", self.base);
-        let signature = compute_signature(&SecretString::new(AUTH_TOKEN), &url, &params);
-        let request = self.client.post(url).header(SIGNATURE_HEADER, signature).form(&params);
-        Self::read(request.send().await.expect("webhook")).await
-    }
-
-    /// Polls `GET path` until `done` holds (or `timeout` passes) and returns the last body.
-    async fn poll(&self, path: &str, key: &str, timeout: Duration, done: impl Fn(&Value) -> bool) -> Value {
-        let deadline = Instant::now() + timeout;
-        loop {
-            let body = self.get(path, key).await.expect(200);
-            if done(&body) || Instant::now() > deadline {
-                return body;
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-    }
-}
-
-fn text(value: &Value) -> &str {
-    value.as_str().unwrap_or_else(|| panic!("not a string: {value}"))
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn a_conversation_from_first_message_to_goodbye() {
     let db = TestDb::new().await;
     let twilio = MockServer::start().await;
-    let port = free_port();
-    let base = format!("http://127.0.0.1:{port}");
-    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"));
-    let env = Env {
-        vars: vec![
-            ("DATABASE_URL", db.owner_url()),
-            ("CONVERSA_APP_DATABASE_URL", db.app_url()),
-            ("CONVERSA_PORT", port.to_string()),
-            ("CONVERSA_HOST", "127.0.0.1".to_owned()),
-            ("CONVERSA_PUBLIC_BASE_URL", base.clone()),
-            ("CONVERSA_TOKEN_ENCRYPTION_KEY", TOKEN_KEY.to_owned()),
-            ("CONVERSA_TWILIO_API_BASE_URL", twilio.uri()),
-            ("CONVERSA_DISPATCH_INTERVAL_MS", "100".to_owned()),
-            ("CONVERSA_SWEEP_INTERVAL_MS", "1000".to_owned()),
-            ("CONVERSA_LOG_FORMAT", "json".to_owned()),
-        ],
-        dir: dir.clone(),
-    };
+    let env = Env::new(&db, &twilio.uri());
 
     // The template database is migrated already: this run applies nothing, and says so.
     let migrated = env.run_json(&["migrate"]).await;
     assert!(migrated["applied"].is_array(), "{migrated}");
 
-    let log = dir.join(format!("e2e-serve-{port}.log"));
-    let child = env
-        .command(&["serve"])
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(File::create(&log).expect("a log file"))
-        .spawn()
-        .expect("start conversa serve");
-    let _server = Server { child, log };
-    let api = Api { base: base.clone(), client: app_http::simulate::http_client().expect("a client") };
-
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        let ready = api.client.get(format!("{base}/ready")).send().await;
-        if ready.as_ref().is_ok_and(|r| r.status() == 200) {
-            break;
-        }
-        assert!(Instant::now() < deadline, "the server was not ready within 20 s: {ready:?}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    let _server = env.serve("e2e").await;
+    let api = env.api();
 
     // An operator creates the tenant; its admin registers the Twilio account.
     let owner = env.run_json(&["owner", "create", "--name", "Loja E2E", "--email", "e2e@loja.example"]).await;
@@ -223,7 +47,7 @@ async fn a_conversation_from_first_message_to_goodbye() {
         ("Body", "Oi, meu pedido não chegou"),
         ("NumMedia", "0"),
     ];
-    let answer = api.webhook("/webhooks/twilio/inbound", &first).await;
+    let answer = api.webhook("/webhooks/twilio/inbound", AUTH_TOKEN, &first).await;
     assert_eq!(answer.status, 200, "{}", answer.body);
     assert!(answer.body.starts_with("<?xml"), "{}", answer.body);
     let list = api.get("/api/v1/conversations", &key).await.expect(200);
@@ -254,7 +78,10 @@ async fn a_conversation_from_first_message_to_goodbye() {
 
     // Twilio reports the delivery: `sent` signed here, `delivered` by `conversa simulate status`.
     let callback = [("AccountSid", ACCOUNT_SID), ("MessageSid", "SMe2e1"), ("MessageStatus", "sent")];
-    assert_eq!(api.webhook("/webhooks/twilio/status", &callback).await.expect(200)["outcome"], "advanced");
+    assert_eq!(
+        api.webhook("/webhooks/twilio/status", AUTH_TOKEN, &callback).await.expect(200)["outcome"],
+        "advanced"
+    );
     let simulated = env
         .run(&[
             "simulate",

@@ -28,8 +28,10 @@ pub use error::StoreError;
 pub use gateway::{ChannelCredentials, GatewayError, MessagingGateway, OutboundEnvelope, SendReceipt};
 pub use messages::{AppendedMessage, DeliveryFailure, DeliveryUpdate, InboundStored, MessageStore};
 pub use page::{Cursor, Page, PageRequest};
-pub use send_queue::{ClaimedSend, SendQueue};
-pub use tenants::{FeatureStore, NewOwnerWithAdmin, OwnerCreated, TenantDirectory, TwilioAccountStore};
+pub use send_queue::{ClaimedSend, SendQueue, SendQueueDepth};
+pub use tenants::{
+    FeatureStore, NewOwnerWithAdmin, OwnerCreated, TenantDirectory, TwilioAccountStore, WebhookAccount,
+};
 
 #[cfg(feature = "mock")]
 pub use clock::{MockApiKeyIssuer, MockClock, MockJitter};

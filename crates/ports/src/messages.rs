@@ -18,6 +18,9 @@ pub struct InboundStored {
     pub conversation_created: bool,
     /// Whether the provider id was already stored: nothing was written.
     pub duplicate: bool,
+    /// The conversation's latest messages up to the requested window, oldest first, the new
+    /// message last, read in the same transaction (empty for a duplicate or a window of 0).
+    pub recent: Vec<Message>,
 }
 
 /// A message appended to a conversation.
@@ -56,7 +59,9 @@ pub trait MessageStore: Send + Sync {
     /// Stores an inbound message in one transaction: get the tenant's active conversation for
     /// `candidate`'s numbers (closing it as `expired` and opening `candidate` instead if it is
     /// past its expiry), or open `candidate`; insert the message unless its provider id is
-    /// already stored; record it on the conversation (`pending` → `progress`).
+    /// already stored; record it on the conversation (`pending` → `progress`); and read the
+    /// conversation's latest `window` messages (closure detection's input) while the
+    /// conversation is still locked, so no concurrent message slips in between.
     ///
     /// # Errors
     /// MUST return [`StoreError::Unavailable`] when the store cannot be reached; nothing is
@@ -65,6 +70,7 @@ pub trait MessageStore: Send + Sync {
         &self,
         candidate: Conversation,
         message: NewMessage,
+        window: u32,
         at: DateTime<Utc>,
     ) -> Result<InboundStored, StoreError>;
 
@@ -99,18 +105,6 @@ pub trait MessageStore: Send + Sync {
         conversation_id: ConversationId,
         page: PageRequest,
     ) -> Result<Page<Message>, StoreError>;
-
-    /// The latest `limit` messages of a conversation, returned oldest first (closure detection's
-    /// window).
-    ///
-    /// # Errors
-    /// [`StoreError::Unavailable`].
-    async fn recent_messages(
-        &self,
-        owner_id: OwnerId,
-        conversation_id: ConversationId,
-        limit: u32,
-    ) -> Result<Vec<Message>, StoreError>;
 
     /// Applies a provider's status callback, only ever moving the status forward (see
     /// `DeliveryStatus::advance`), recording `failure` when the new status is a failure.

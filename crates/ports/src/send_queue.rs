@@ -20,6 +20,19 @@ pub struct ClaimedSend {
     pub credentials: Option<ChannelCredentials>,
 }
 
+/// How many send jobs wait, across every tenant, at one moment. A claimed job's lease is stored
+/// as its next run time, so a leased job and one backing off before a retry look alike: both
+/// are `deferred`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct SendQueueDepth {
+    /// Jobs due now and not leased: waiting for a worker.
+    pub due: u64,
+    /// Jobs not due yet: leased to a worker, or waiting for a retry.
+    pub deferred: u64,
+    /// When the longest-waiting due job became due; `None` when no job is due.
+    pub oldest_due_at: Option<DateTime<Utc>>,
+}
+
 /// The outbound send queue. Jobs are stored together with their message (see
 /// `MessageStore::append_message`); workers of any instance claim them here.
 #[cfg_attr(feature = "mock", mockall::automock)]
@@ -72,4 +85,11 @@ pub trait SendQueue: Send + Sync {
         failure: DeliveryFailure,
         at: DateTime<Utc>,
     ) -> Result<(), StoreError>;
+
+    /// Counts the jobs of every tenant as they stand at `now`, for monitoring. Reads only: it
+    /// claims and locks nothing, so it never competes with the workers.
+    ///
+    /// # Errors
+    /// [`StoreError::Unavailable`].
+    async fn depth(&self, now: DateTime<Utc>) -> Result<SendQueueDepth, StoreError>;
 }

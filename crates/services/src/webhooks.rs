@@ -7,8 +7,8 @@
 
 use std::sync::Arc;
 
-use domain::{AccountSid, TwilioCredentials};
-use ports::{Clock, ConversationStore, FeatureStore, MessageStore, TwilioAccountStore};
+use domain::AccountSid;
+use ports::{Clock, ConversationStore, MessageStore, TwilioAccountStore, WebhookAccount};
 
 use crate::ServiceError;
 
@@ -25,14 +25,12 @@ pub const MAX_MESSAGE_SID_CHARS: usize = 64;
 /// for a principal.
 #[derive(Clone)]
 pub struct TwilioWebhookService {
-    /// Twilio accounts, to find the tenant of a webhook.
+    /// Twilio accounts, to find the tenant of a webhook (and its settings).
     pub accounts: Arc<dyn TwilioAccountStore>,
     /// Conversations, to close one that closure detection decides has ended.
     pub conversations: Arc<dyn ConversationStore>,
     /// Messages.
     pub messages: Arc<dyn MessageStore>,
-    /// Features, for the tenant's settings.
-    pub features: Arc<dyn FeatureStore>,
     /// Time.
     pub clock: Arc<dyn Clock>,
 }
@@ -44,23 +42,20 @@ impl std::fmt::Debug for TwilioWebhookService {
 }
 
 impl TwilioWebhookService {
-    /// The active account with this Account SID and its auth token, for the signature check;
-    /// `None` when no active account has it.
+    /// The active account with this Account SID, its auth token (for the signature check) and
+    /// its tenant's features; `None` when no active account has it.
     ///
     /// # Errors
     /// [`ServiceError::Invalid`] naming `AccountSid` when it is malformed; storage errors.
     #[tracing::instrument(skip_all, fields(account_sid = tracing::field::Empty))]
-    pub async fn resolve_account(
-        &self,
-        account_sid: &str,
-    ) -> Result<Option<TwilioCredentials>, ServiceError> {
+    pub async fn resolve_account(&self, account_sid: &str) -> Result<Option<WebhookAccount>, ServiceError> {
         let sid = AccountSid::parse(account_sid).map_err(|e| ServiceError::invalid("AccountSid", e))?;
         tracing::Span::current().record("account_sid", sid.as_str());
-        let credentials = self.accounts.credentials_by_account_sid(sid).await?;
-        if credentials.is_none() {
+        let account = self.accounts.webhook_account(sid).await?;
+        if account.is_none() {
             tracing::warn!("webhook for an unknown or inactive Twilio account");
         }
-        Ok(credentials)
+        Ok(account)
     }
 }
 

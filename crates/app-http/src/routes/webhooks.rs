@@ -1,14 +1,15 @@
 //! Twilio's webhooks: inbound messages and delivery-status callbacks. Both identify the tenant
 //! by `AccountSid`, check `X-Twilio-Signature` with that account's token against the URL built
 //! from the configured public base URL (never the Host header), and store nothing otherwise.
+//! Every webhook's outcome, refusals included, is counted in the metrics.
 
 use actix_web::http::StatusCode;
 use actix_web::http::header::CONTENT_TYPE;
 use actix_web::{HttpRequest, HttpResponse, post, web};
 use adapters_twilio::SIGNATURE_HEADER;
-use domain::{Media, TwilioCredentials};
-use ports::DeliveryUpdate;
-use services::{DeliveryCallback, InboundMessage};
+use domain::Media;
+use ports::{DeliveryUpdate, WebhookAccount};
+use services::{DeliveryCallback, InboundMessage, InboundOutcome};
 
 use crate::extract::BodyLimit;
 use crate::problem::ApiError;
@@ -47,7 +48,7 @@ async fn authenticate(
     state: &AppState,
     req: &HttpRequest,
     body: &web::Bytes,
-) -> Result<(TwilioCredentials, Form), ApiError> {
+) -> Result<(WebhookAccount, Form), ApiError> {
     let limit = req.app_data::<BodyLimit>().map_or(64 * 1024, |l| l.0);
     if body.len() > limit {
         return Err(ApiError::payload_too_large(limit));
@@ -73,15 +74,15 @@ async fn authenticate(
         .and_then(|v| v.to_str().ok())
         .ok_or_else(|| forbidden("the X-Twilio-Signature header is missing"))?;
     // An unknown account gets the same answer as a bad signature: nothing to tell a prober.
-    let credentials =
+    let account =
         state.webhooks.resolve_account(account_sid).await?.ok_or_else(|| forbidden("invalid signature"))?;
     let path_and_query = req.uri().path_and_query().map_or(req.path(), |pq| pq.as_str());
     let url = adapters_twilio::public_url(&state.public_base_url, path_and_query);
-    if !adapters_twilio::validate(&credentials.auth_token, &url, &form.0, signature) {
+    if !adapters_twilio::validate(&account.credentials.auth_token, &url, &form.0, signature) {
         tracing::warn!(account_sid, "webhook signature rejected");
         return Err(forbidden("invalid signature"));
     }
-    Ok((credentials, form))
+    Ok((account, form))
 }
 
 fn media(form: &Form) -> Result<Vec<Media>, ApiError> {
@@ -146,7 +147,18 @@ pub async fn inbound(
     req: HttpRequest,
     body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
-    let (credentials, form) = authenticate(&state, &req, &body).await?;
+    let received = receive_inbound(&state, &req, &body).await;
+    state.metrics.record_inbound(received.as_ref());
+    let outcome = received?;
+    Ok(twiml(if outcome.duplicate { None } else { outcome.auto_reply.as_deref() }))
+}
+
+async fn receive_inbound(
+    state: &AppState,
+    req: &HttpRequest,
+    body: &web::Bytes,
+) -> Result<InboundOutcome, ApiError> {
+    let (account, form) = authenticate(state, req, body).await?;
     let message = InboundMessage {
         message_sid: form.owned("MessageSid").or_else(|| form.owned("SmsMessageSid")).unwrap_or_default(),
         from: form.required("From")?.to_owned(),
@@ -156,8 +168,7 @@ pub async fn inbound(
         profile_name: form.owned("ProfileName"),
         wa_id: form.owned("WaId"),
     };
-    let outcome = state.webhooks.handle_inbound(&credentials.account, message).await?;
-    Ok(twiml(if outcome.duplicate { None } else { outcome.auto_reply.as_deref() }))
+    Ok(state.webhooks.handle_inbound(&account, message).await?)
 }
 
 /// A delivery-status callback for a message the service sent.
@@ -178,7 +189,22 @@ pub async fn status(
     req: HttpRequest,
     body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
-    let (credentials, form) = authenticate(&state, &req, &body).await?;
+    let applied = apply_status(&state, &req, &body).await;
+    state.metrics.record_status_callback(applied.as_ref());
+    let outcome = match applied? {
+        DeliveryUpdate::Advanced(_) => "advanced",
+        DeliveryUpdate::Unchanged(_) => "unchanged",
+        DeliveryUpdate::UnknownSid => "unknown_sid",
+    };
+    Ok(HttpResponse::Ok().json(serde_json::json!({ "outcome": outcome })))
+}
+
+async fn apply_status(
+    state: &AppState,
+    req: &HttpRequest,
+    body: &web::Bytes,
+) -> Result<DeliveryUpdate, ApiError> {
+    let (account, form) = authenticate(state, req, body).await?;
     let error_code = match form.get("ErrorCode").filter(|v| !v.is_empty()) {
         None => None,
         Some(raw) => {
@@ -191,13 +217,7 @@ pub async fn status(
         error_code,
         error_message: form.owned("ErrorMessage"),
     };
-    let update = state.webhooks.apply_status(&credentials.account, callback).await?;
-    let outcome = match update {
-        DeliveryUpdate::Advanced(_) => "advanced",
-        DeliveryUpdate::Unchanged(_) => "unchanged",
-        DeliveryUpdate::UnknownSid => "unknown_sid",
-    };
-    Ok(HttpResponse::Ok().json(serde_json::json!({ "outcome": outcome })))
+    Ok(state.webhooks.apply_status(&account.credentials.account, callback).await?)
 }
 
 #[cfg(test)]

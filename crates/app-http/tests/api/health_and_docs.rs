@@ -78,7 +78,7 @@ async fn openapi_describes_every_route_and_the_bearer_scheme() {
     }
     let api_paths = paths.keys().filter(|p| p.starts_with("/api/v1")).count();
     assert_eq!(api_paths, API_PATHS.len(), "undocumented or stray paths: {:?}", paths.keys());
-    for path in ["/health", "/ready", "/webhooks/twilio/health"] {
+    for path in ["/health", "/ready", "/webhooks/twilio/health", "/metrics"] {
         assert!(paths[path]["get"].is_object(), "{path} is not documented");
     }
 

@@ -11,6 +11,7 @@ mod cross_tenant;
 mod delivery;
 mod health_and_docs;
 mod messages;
+mod metrics;
 mod request_id;
 mod support;
 mod webhooks;

@@ -14,6 +14,7 @@ use actix_web::web::{self, Bytes};
 use adapters_postgres::{PgStore, PoolSettings, TokenCipher, build_pool};
 use app_http::state::AppState;
 use app_http::{server, wiring};
+use domain::SecretString;
 use serde_json::{Value, json};
 use services::NewOwnerRequest;
 use test_db::TestDb;
@@ -117,7 +118,15 @@ pub async fn spawn_app() -> TestApp {
 pub async fn spawn_app_with_limit(limit: usize) -> TestApp {
     let db = TestDb::new().await;
     let store = store(PoolSettings::new(db.app_url()));
-    build(store, limit, Some(db)).await
+    build(wiring::app_state(store), limit, Some(db)).await
+}
+
+/// The application over a fresh database whose `GET /metrics` requires `token`.
+pub async fn spawn_app_with_metrics_token(token: &str) -> TestApp {
+    let db = TestDb::new().await;
+    let mut state = wiring::app_state(store(PoolSettings::new(db.app_url())));
+    state.metrics_token = Some(SecretString::new(token));
+    build(state, BODY_LIMIT, Some(db)).await
 }
 
 /// The application over a store whose database does not answer (nothing listens on port 1).
@@ -126,7 +135,7 @@ pub async fn spawn_app_without_database() -> TestApp {
     let mut settings = PoolSettings::new(url);
     settings.acquire_timeout = Duration::from_millis(300);
     settings.connect_timeout = Duration::from_millis(300);
-    build(store(settings), BODY_LIMIT, None).await
+    build(wiring::app_state(store(settings)), BODY_LIMIT, None).await
 }
 
 fn store(settings: PoolSettings) -> PgStore {
@@ -134,8 +143,8 @@ fn store(settings: PoolSettings) -> PgStore {
     PgStore::new(pool, TokenCipher::from_hex(CIPHER_KEY).expect("a valid key"))
 }
 
-async fn build(store: PgStore, limit: usize, db: Option<TestDb>) -> TestApp {
-    let state = web::Data::new(wiring::app_state(store));
+async fn build(state: AppState, limit: usize, db: Option<TestDb>) -> TestApp {
+    let state = web::Data::new(state);
     let service = Rc::new(test::init_service(server::app(state.clone(), limit)).await);
     let call: Call = Box::new(move |request: TestRequest| {
         let service = Rc::clone(&service);

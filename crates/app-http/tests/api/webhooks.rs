@@ -17,21 +17,21 @@ use wiremock::{Mock, MockServer, ResponseTemplate};
 
 use crate::support::*;
 
-const PUBLIC: &str = "http://localhost:8080";
+pub(crate) const PUBLIC: &str = "http://localhost:8080";
 
-struct Twilio {
-    sid: String,
-    token: String,
+pub(crate) struct Twilio {
+    pub(crate) sid: String,
+    pub(crate) token: String,
 }
 
-async fn register_account(app: &TestApp, tenant: &Tenant, n: u32) -> Twilio {
+pub(crate) async fn register_account(app: &TestApp, tenant: &Tenant, n: u32) -> Twilio {
     let body =
         json!({"account_sid": account_sid(n), "auth_token": auth_token(n), "phone_numbers": [BUSINESS]});
     app.post("/api/v1/twilio-accounts", &tenant.admin_key, &body).await.expect(201);
     Twilio { sid: account_sid(n), token: auth_token(n) }
 }
 
-fn form(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+pub(crate) fn form(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
     pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect()
 }
 
@@ -39,12 +39,17 @@ fn encode(params: &[(String, String)]) -> String {
     form_urlencoded::Serializer::new(String::new()).extend_pairs(params).finish()
 }
 
-async fn post_signed(app: &TestApp, path: &str, token: &str, params: &[(String, String)]) -> Response {
+pub(crate) async fn post_signed(
+    app: &TestApp,
+    path: &str,
+    token: &str,
+    params: &[(String, String)],
+) -> Response {
     let signature = compute_signature(&SecretString::new(token), &format!("{PUBLIC}{path}"), params);
     post_with_signature(app, path, &signature, params).await
 }
 
-async fn post_with_signature(
+pub(crate) async fn post_with_signature(
     app: &TestApp,
     path: &str,
     signature: &str,
@@ -58,7 +63,7 @@ async fn post_with_signature(
     app.send(request).await
 }
 
-fn inbound(twilio: &Twilio, sid: &str, from: &str, body: &str) -> Vec<(String, String)> {
+pub(crate) fn inbound(twilio: &Twilio, sid: &str, from: &str, body: &str) -> Vec<(String, String)> {
     form(&[
         ("AccountSid", &twilio.sid),
         ("MessageSid", sid),

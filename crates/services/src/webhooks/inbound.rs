@@ -5,14 +5,14 @@ use chrono::{DateTime, Utc};
 use domain::closure::{ClosureAssessment, ClosureConfig, ClosureDetector, MAX_WINDOW};
 use domain::{
     CLOSURE_DETECTION_KIND, ChannelAddress, Conversation, DeliveryStatus, Media, Message, MessageBody,
-    MessageDirection, MessageOwner, MessageType, NewAiResult, NewConversation, NewMessage, TwilioAccount,
+    MessageDirection, MessageOwner, MessageType, NewAiResult, NewConversation, NewMessage, TenantSettings,
+    TwilioAccount,
 };
-use ports::{InboundStored, StoreError};
+use ports::{InboundStored, StoreError, WebhookAccount};
 use serde_json::{Map, Value};
 
 use super::{TwilioWebhookService, message_sid};
 use crate::ServiceError;
-use crate::settings::tenant_settings;
 
 /// The `model` recorded with a closure assessment.
 pub const CLOSURE_MODEL: &str = "conversa-closure-v1";
@@ -62,24 +62,33 @@ impl TwilioWebhookService {
     /// runs closure detection on the conversation's latest turns and closes the conversation as
     /// `user_closed` when it has ended, recording the assessment on the message. A conversation
     /// closed meanwhile by someone else is not an error, and neither is a failing detection
-    /// (logged; the stored message is what matters).
+    /// (logged; the stored message is what matters). `webhook` is what
+    /// [`TwilioWebhookService::resolve_account`] found; the tenant's settings come from its
+    /// features.
     ///
     /// # Errors
     /// [`ServiceError::Invalid`] naming `MessageSid`, `From`, `To`, `Body` or `MediaUrl`
-    /// (including a `To` that is not one of `account`'s numbers); storage errors.
-    #[tracing::instrument(skip_all, fields(owner_id = %account.owner_id, conversation_id, message_id))]
+    /// (including a `To` that is not one of the account's numbers); storage errors.
+    #[tracing::instrument(skip_all, fields(owner_id = %webhook.credentials.account.owner_id, conversation_id, message_id))]
     pub async fn handle_inbound(
         &self,
-        account: &TwilioAccount,
+        webhook: &WebhookAccount,
         input: InboundMessage,
     ) -> Result<InboundOutcome, ServiceError> {
+        let account = &webhook.credentials.account;
         let (new_conversation, message) = parse_inbound(account, input)?;
         let owner_id = account.owner_id;
-        let settings = tenant_settings(self.features.as_ref(), owner_id).await?;
+        let settings = TenantSettings::from_features(&webhook.features);
         let now = self.clock.now();
         let candidate = Conversation::open(owner_id, new_conversation, &settings.lifecycle, now);
-        let InboundStored { conversation, message, conversation_created, duplicate } =
-            self.messages.store_inbound(candidate, message, now).await?;
+        // Closure detection's window is read with the store, in its transaction: one round of
+        // the database fewer on the webhook's hot path.
+        let window = settings.closure.as_ref().map_or(0, |config| {
+            // Bounded even if a stored configuration escaped validation.
+            u32::try_from(config.window.clamp(1, MAX_WINDOW)).unwrap_or(1)
+        });
+        let InboundStored { conversation, message, conversation_created, duplicate, recent } =
+            self.messages.store_inbound(candidate, message, window, now).await?;
         let span = tracing::Span::current();
         span.record("conversation_id", tracing::field::display(conversation.id));
         span.record("message_id", tracing::field::display(message.id));
@@ -103,7 +112,7 @@ impl TwilioWebhookService {
         {
             // The message is stored and acknowledged either way: failing the webhook here
             // would make Twilio's retry a duplicate that skips detection and the auto-reply.
-            if let Err(error) = self.detect_closure(config, &mut outcome, now).await {
+            if let Err(error) = self.detect_closure(config, &recent, &mut outcome, now).await {
                 tracing::warn!(%error, "closure detection failed; the conversation stays open");
             }
         }
@@ -114,13 +123,11 @@ impl TwilioWebhookService {
     async fn detect_closure(
         &self,
         config: ClosureConfig,
+        recent: &[Message],
         outcome: &mut InboundOutcome,
         now: DateTime<Utc>,
     ) -> Result<(), ServiceError> {
         let conversation = &outcome.conversation;
-        // Bounded even if a stored configuration escaped validation.
-        let window = u32::try_from(config.window.clamp(1, MAX_WINDOW)).unwrap_or(1);
-        let recent = self.messages.recent_messages(conversation.owner_id, conversation.id, window).await?;
         let turns: Vec<_> = recent.iter().map(Message::as_turn).collect();
         let assessment = ClosureDetector::new(config).assess(&turns, now);
         tracing::debug!(score = assessment.score, should_close = assessment.should_close, "closure assessed");

@@ -3,15 +3,15 @@ use std::sync::Arc;
 use chrono::Duration;
 use domain::{
     AiResult, AiResultId, CLOSURE_DETECTION_KIND, Channel, Conversation, ConversationStatus, DeliveryStatus,
-    FeatureName, Message, MessageDirection, MessageOwner, MessageType, NewMessage,
+    FeatureName, Message, MessageDirection, MessageOwner, MessageType, NewMessage, SecretString,
+    TwilioCredentials,
 };
-use mockall::predicate::eq;
 use ports::{
-    DetectedClosure, InboundStored, MockConversationStore, MockFeatureStore, MockMessageStore,
-    MockTwilioAccountStore, StoreError,
+    DetectedClosure, InboundStored, MockConversationStore, MockMessageStore, MockTwilioAccountStore,
+    StoreError, WebhookAccount,
 };
 use serde_json::{Value, json};
-use services::{CLOSURE_MODEL, InboundMessage, ServiceError, TwilioWebhookService};
+use services::{CLOSURE_MODEL, InboundMessage, InboundOutcome, ServiceError, TwilioWebhookService};
 
 use crate::fixtures::*;
 
@@ -19,7 +19,8 @@ pub struct Setup {
     pub accounts: MockTwilioAccountStore,
     pub conversations: MockConversationStore,
     pub messages: MockMessageStore,
-    pub features: MockFeatureStore,
+    /// The tenant's features, as `resolve_account` found them with the account.
+    pub features: Vec<domain::Feature>,
 }
 
 impl Setup {
@@ -28,47 +29,51 @@ impl Setup {
             accounts: MockTwilioAccountStore::new(),
             conversations: MockConversationStore::new(),
             messages: MockMessageStore::new(),
-            features: MockFeatureStore::new(),
+            features: Vec::new(),
         }
     }
 
     /// The tenant's features.
     fn with_features(mut self, features: Vec<domain::Feature>) -> Self {
-        self.features.expect_list_features().with(eq(owner_id())).times(1).return_once(move |_| Ok(features));
+        self.features = features;
         self
     }
 
     /// `store_inbound` stores the message in `conversation` (or reports it a duplicate).
     fn storing_in(mut self, conversation: Conversation, duplicate: bool) -> Self {
-        self.messages.expect_store_inbound().times(1).return_once(move |_, message, at| {
+        self.messages.expect_store_inbound().times(1).return_once(move |_, message, _, at| {
             Ok(InboundStored {
                 message: stored(&conversation, &message, at),
                 conversation,
                 conversation_created: false,
                 duplicate,
+                recent: Vec::new(),
             })
         });
         self
     }
 
-    /// The latest turns of the conversation.
-    fn with_recent(
-        mut self,
-        conversation_id: domain::ConversationId,
-        limit: u32,
-        turns: Vec<Message>,
-    ) -> Self {
+    /// `store_inbound` stores the message in `conversation`, asked for a window of `window`
+    /// messages, and returns `turns` as the conversation's latest.
+    fn storing_with_window(mut self, conversation: Conversation, window: u32, turns: Vec<Message>) -> Self {
         self.messages
-            .expect_recent_messages()
-            .with(eq(owner_id()), eq(conversation_id), eq(limit))
+            .expect_store_inbound()
+            .withf(move |_, _, asked, _| *asked == window)
             .times(1)
-            .return_once(move |_, _, _| Ok(turns));
+            .return_once(move |_, message, _, at| {
+                Ok(InboundStored {
+                    message: stored(&conversation, &message, at),
+                    conversation,
+                    conversation_created: false,
+                    duplicate: false,
+                    recent: turns,
+                })
+            });
         self
     }
 
     /// Neither detection nor closing may happen.
     fn no_detection(mut self) -> Self {
-        self.messages.expect_recent_messages().never();
         self.conversations.expect_close_detected().never();
         self
     }
@@ -78,9 +83,22 @@ impl Setup {
             accounts: Arc::new(self.accounts),
             conversations: Arc::new(self.conversations),
             messages: Arc::new(self.messages),
-            features: Arc::new(self.features),
             clock: clock(),
         }
+    }
+
+    /// Handles `input` as a webhook of the tenant's account.
+    pub async fn handle(mut self, input: InboundMessage) -> Result<InboundOutcome, ServiceError> {
+        let webhook = webhook_account(std::mem::take(&mut self.features));
+        self.service().handle_inbound(&webhook, input).await
+    }
+}
+
+/// The tenant's account as `resolve_account` finds it, with `features`.
+pub fn webhook_account(features: Vec<domain::Feature>) -> WebhookAccount {
+    WebhookAccount {
+        credentials: TwilioCredentials { account: account(), auth_token: SecretString::new(AUTH_TOKEN) },
+        features,
     }
 }
 
@@ -165,8 +183,9 @@ async fn stores_the_message_in_a_candidate_conversation_and_replies() {
     setup
         .messages
         .expect_store_inbound()
-        .withf(|candidate, message, at| {
-            candidate.owner_id == owner_id()
+        .withf(|candidate, message, window, at| {
+            *window == 0
+                && candidate.owner_id == owner_id()
                 && candidate.channel == Channel::Sms
                 && candidate.customer_phone == phone(CUSTOMER)
                 && candidate.business_phone == phone(BUSINESS)
@@ -180,16 +199,17 @@ async fn stores_the_message_in_a_candidate_conversation_and_replies() {
                 && *at == now()
         })
         .times(1)
-        .returning(|candidate, message, at| {
+        .returning(|candidate, message, _, at| {
             Ok(InboundStored {
                 message: stored(&candidate, &message, at),
                 conversation: candidate,
                 conversation_created: true,
                 duplicate: false,
+                recent: Vec::new(),
             })
         });
     let setup = setup.no_detection();
-    let outcome = setup.service().handle_inbound(&account(), inbound("Oi, tudo bem?")).await.unwrap();
+    let outcome = setup.handle(inbound("Oi, tudo bem?")).await.unwrap();
     assert!(outcome.conversation_created && !outcome.duplicate && !outcome.closed);
     assert_eq!((outcome.closure, outcome.auto_reply.as_deref()), (None, Some("Recebido!")));
 }
@@ -200,19 +220,21 @@ async fn whatsapp_messages_keep_the_profile_in_metadata_and_type_from_media() {
     setup
         .messages
         .expect_store_inbound()
-        .withf(|candidate, message, _| {
-            candidate.channel == Channel::Whatsapp
+        .withf(|candidate, message, window, _| {
+            *window == 0
+                && candidate.channel == Channel::Whatsapp
                 && message.body.is_none()
                 && message.message_type == MessageType::Audio
                 && message.metadata == json!({"profile_name": "Ana", "wa_id": "5511999998888"})
         })
         .times(1)
-        .returning(|candidate, message, at| {
+        .returning(|candidate, message, _, at| {
             Ok(InboundStored {
                 message: stored(&candidate, &message, at),
                 conversation: candidate,
                 conversation_created: true,
                 duplicate: false,
+                recent: Vec::new(),
             })
         });
     let input = InboundMessage {
@@ -224,7 +246,7 @@ async fn whatsapp_messages_keep_the_profile_in_metadata_and_type_from_media() {
         wa_id: Some("5511999998888".to_owned()),
         ..inbound("")
     };
-    let outcome = setup.no_detection().service().handle_inbound(&account(), input).await.unwrap();
+    let outcome = setup.no_detection().handle(input).await.unwrap();
     assert_eq!(outcome.auto_reply, None);
 }
 
@@ -250,9 +272,8 @@ async fn refuses_bad_webhooks_without_storing_anything() {
     ];
     for (input, field) in cases {
         let mut setup = Setup::new();
-        setup.features.expect_list_features().never();
         setup.messages.expect_store_inbound().never();
-        assert_invalid(setup.no_detection().service().handle_inbound(&account(), input).await, field);
+        assert_invalid(setup.no_detection().handle(input).await, field);
     }
 }
 
@@ -262,7 +283,7 @@ async fn a_duplicate_is_acknowledged_and_nothing_else_runs() {
         .with_features(vec![feature(FeatureName::AUTO_REPLY, true, json!({"message": "Recebido!"}))])
         .storing_in(conversation(Channel::Sms), true)
         .no_detection();
-    let outcome = setup.service().handle_inbound(&account(), inbound("oi")).await.unwrap();
+    let outcome = setup.handle(inbound("oi")).await.unwrap();
     assert!(outcome.duplicate && !outcome.closed);
     assert_eq!((outcome.closure, outcome.auto_reply), (None, None));
 }
@@ -272,11 +293,8 @@ async fn detection_closes_a_conversation_that_ended() {
     let conversation = conversation(Channel::Sms);
     let turns = goodbye_turns(&conversation);
     let conversation_id = conversation.id;
-    let mut setup = Setup::new().with_features(vec![]).storing_in(conversation.clone(), false).with_recent(
-        conversation.id,
-        default_window(),
-        turns,
-    );
+    let mut setup =
+        Setup::new().with_features(vec![]).storing_with_window(conversation.clone(), default_window(), turns);
     setup
         .conversations
         .expect_close_detected()
@@ -293,8 +311,7 @@ async fn detection_closes_a_conversation_that_ended() {
         })
         .times(1)
         .returning(move |_, _, message_id, _, record, _| Ok(detected(&conversation, message_id, &record)));
-    let outcome =
-        setup.service().handle_inbound(&account(), inbound("Não, obrigado! Tchau 👋")).await.unwrap();
+    let outcome = setup.handle(inbound("Não, obrigado! Tchau 👋")).await.unwrap();
     assert!(outcome.closed);
     assert_eq!(outcome.conversation.status, ConversationStatus::UserClosed);
     assert!(outcome.closure.is_some_and(|assessment| assessment.should_close));
@@ -304,18 +321,11 @@ async fn detection_closes_a_conversation_that_ended() {
 async fn an_ongoing_conversation_is_assessed_but_left_open() {
     let conversation = conversation(Channel::Sms);
     let turns = vec![message(&conversation, MessageOwner::User, "Oi, quando chega meu pedido 123?", now())];
-    let setup = Setup::new().with_features(vec![]).storing_in(conversation.clone(), false).with_recent(
-        conversation.id,
-        default_window(),
-        turns,
-    );
+    let setup =
+        Setup::new().with_features(vec![]).storing_with_window(conversation.clone(), default_window(), turns);
     let mut setup = setup;
     setup.conversations.expect_close_detected().never();
-    let outcome = setup
-        .service()
-        .handle_inbound(&account(), inbound("Oi, quando chega meu pedido 123?"))
-        .await
-        .unwrap();
+    let outcome = setup.handle(inbound("Oi, quando chega meu pedido 123?")).await.unwrap();
     assert!(!outcome.closed);
     assert!(outcome.closure.is_some_and(|assessment| !assessment.should_close));
 }
@@ -324,17 +334,14 @@ async fn an_ongoing_conversation_is_assessed_but_left_open() {
 async fn a_close_that_raced_detection_is_not_an_error() {
     let conversation = conversation(Channel::Sms);
     let turns = goodbye_turns(&conversation);
-    let mut setup = Setup::new().with_features(vec![]).storing_in(conversation.clone(), false).with_recent(
-        conversation.id,
-        default_window(),
-        turns,
-    );
+    let mut setup =
+        Setup::new().with_features(vec![]).storing_with_window(conversation.clone(), default_window(), turns);
     setup
         .conversations
         .expect_close_detected()
         .times(1)
         .returning(|_, _, _, _, _, _| Err(StoreError::ConversationClosed(ConversationStatus::IdleTimeout)));
-    let outcome = setup.service().handle_inbound(&account(), inbound("Tchau")).await.unwrap();
+    let outcome = setup.handle(inbound("Tchau")).await.unwrap();
     assert!(!outcome.closed);
     assert_eq!(outcome.conversation.status, ConversationStatus::Progress);
     assert!(outcome.closure.is_some_and(|assessment| assessment.should_close));
@@ -344,21 +351,12 @@ async fn a_close_that_raced_detection_is_not_an_error() {
 async fn a_failing_detection_keeps_the_stored_message_acknowledged() {
     let conversation = conversation(Channel::Sms);
     let turns = goodbye_turns(&conversation);
-    let mut setup = Setup::new().with_features(vec![]).storing_in(conversation.clone(), false).with_recent(
-        conversation.id,
-        default_window(),
-        turns,
-    );
+    let mut setup =
+        Setup::new().with_features(vec![]).storing_with_window(conversation.clone(), default_window(), turns);
     setup.conversations.expect_close_detected().times(1).returning(|_, _, _, _, _, _| Err(unavailable()));
-    let outcome = setup.service().handle_inbound(&account(), inbound("Tchau")).await.unwrap();
+    let outcome = setup.handle(inbound("Tchau")).await.unwrap();
     assert!(!outcome.duplicate && !outcome.closed);
     assert_eq!(outcome.conversation.status, ConversationStatus::Progress);
-
-    let mut setup = Setup::new().with_features(vec![]).storing_in(conversation, false);
-    setup.messages.expect_recent_messages().times(1).returning(|_, _, _| Err(unavailable()));
-    setup.conversations.expect_close_detected().never();
-    let outcome = setup.service().handle_inbound(&account(), inbound("Tchau")).await.unwrap();
-    assert!(!outcome.closed && outcome.closure.is_none());
 }
 
 #[tokio::test]
@@ -367,30 +365,23 @@ async fn detection_uses_the_tenants_window_and_skips_closed_conversations() {
     let config = json!({"window": 12});
     let setup = Setup::new()
         .with_features(vec![feature(FeatureName::CLOSURE_DETECTION, true, config)])
-        .storing_in(conversation.clone(), false)
-        .with_recent(conversation.id, 12, vec![]);
+        .storing_with_window(conversation.clone(), 12, vec![]);
     let mut setup = setup;
     setup.conversations.expect_close_detected().never();
-    setup.service().handle_inbound(&account(), inbound("oi")).await.unwrap();
+    setup.handle(inbound("oi")).await.unwrap();
 
     let setup = Setup::new()
         .with_features(vec![])
         .storing_in(closed(conversation, ConversationStatus::AgentClosed), false)
         .no_detection();
-    let outcome = setup.service().handle_inbound(&account(), inbound("oi")).await.unwrap();
+    let outcome = setup.handle(inbound("oi")).await.unwrap();
     assert_eq!(outcome.closure, None);
 }
 
 #[tokio::test]
 async fn store_failures_are_reported() {
-    let mut setup = Setup::new();
-    setup.features.expect_list_features().times(1).returning(|_| Err(unavailable()));
-    setup.messages.expect_store_inbound().never();
-    let result = setup.no_detection().service().handle_inbound(&account(), inbound("oi")).await;
-    assert!(matches!(result, Err(ServiceError::Unavailable(_))), "{result:?}");
-
     let mut setup = Setup::new().with_features(vec![]);
-    setup.messages.expect_store_inbound().times(1).returning(|_, _, _| Err(unavailable()));
-    let result = setup.no_detection().service().handle_inbound(&account(), inbound("oi")).await;
+    setup.messages.expect_store_inbound().times(1).returning(|_, _, _, _| Err(unavailable()));
+    let result = setup.no_detection().handle(inbound("oi")).await;
     assert!(matches!(result, Err(ServiceError::Unavailable(_))), "{result:?}");
 }

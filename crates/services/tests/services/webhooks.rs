@@ -1,12 +1,13 @@
 //! Twilio webhooks besides inbound messages: finding the account, delivery statuses.
 
-use domain::{AccountSid, Channel, DeliveryStatus, MessageOwner, SecretString, TwilioCredentials};
+use domain::{AccountSid, Channel, DeliveryStatus, FeatureName, MessageOwner};
 use mockall::predicate::eq;
 use ports::{DeliveryFailure, DeliveryUpdate, StoreError};
+use serde_json::json;
 use services::{DeliveryCallback, ServiceError};
 
 use crate::fixtures::*;
-use crate::inbound::Setup;
+use crate::inbound::{Setup, webhook_account};
 
 const SID: &str = "SM0123456789abcdef0123456789abcdef";
 
@@ -113,34 +114,30 @@ async fn store_failures_are_reported() {
 
 #[tokio::test]
 async fn resolve_account_finds_the_active_account_by_sid() {
-    let credentials = TwilioCredentials { account: account(), auth_token: SecretString::new(AUTH_TOKEN) };
+    let webhook = webhook_account(vec![feature(FeatureName::AUTO_REPLY, true, json!({"message": "Oi!"}))]);
     let mut setup = Setup::new();
-    let found = credentials.clone();
+    let found = webhook.clone();
     setup
         .accounts
-        .expect_credentials_by_account_sid()
+        .expect_webhook_account()
         .with(eq(AccountSid::parse(ACCOUNT_SID).unwrap()))
         .times(1)
         .return_once(move |_| Ok(Some(found)));
-    assert_eq!(setup.service().resolve_account(ACCOUNT_SID).await.unwrap(), Some(credentials));
+    assert_eq!(setup.service().resolve_account(ACCOUNT_SID).await.unwrap(), Some(webhook));
 
     let mut setup = Setup::new();
-    setup.accounts.expect_credentials_by_account_sid().times(1).returning(|_| Ok(None));
+    setup.accounts.expect_webhook_account().times(1).returning(|_| Ok(None));
     assert_eq!(setup.service().resolve_account(ACCOUNT_SID).await.unwrap(), None);
 }
 
 #[tokio::test]
 async fn resolve_account_refuses_malformed_sids_and_maps_corrupt_tokens() {
     let mut setup = Setup::new();
-    setup.accounts.expect_credentials_by_account_sid().never();
+    setup.accounts.expect_webhook_account().never();
     assert_invalid(setup.service().resolve_account("AC123").await, "AccountSid");
 
     let mut setup = Setup::new();
-    setup
-        .accounts
-        .expect_credentials_by_account_sid()
-        .times(1)
-        .returning(|_| Err(StoreError::Corrupt("token".into())));
+    setup.accounts.expect_webhook_account().times(1).returning(|_| Err(StoreError::Corrupt("token".into())));
     assert_eq!(
         setup.service().resolve_account(ACCOUNT_SID).await,
         Err(ServiceError::Internal("token".into()))

@@ -1,0 +1,200 @@
+//! The closed sets of label values. Every labelled family but the request histogram takes its
+//! one label from an enum here, so no input can add a series, and a counter can export every
+//! value from the start (at 0).
+
+use std::fmt::Debug;
+use std::hash::Hash;
+
+use prometheus_client::encoding::{EncodeLabelSet, LabelSetEncoder};
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::registry::Registry;
+
+/// The values one label may take.
+pub trait LabelValues: Copy + Eq + Hash + Debug + Send + Sync + 'static {
+    /// The label's name.
+    const KEY: &'static str;
+    /// Every value, in the order they are exported.
+    const ALL: &'static [Self];
+    /// The value as exported.
+    fn as_str(self) -> &'static str;
+}
+
+/// A one-label set holding a value of `T`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Label<T>(pub T);
+
+impl<T: LabelValues> EncodeLabelSet for Label<T> {
+    fn encode(&self, encoder: &mut LabelSetEncoder<'_>) -> Result<(), std::fmt::Error> {
+        [(T::KEY, self.0.as_str())].encode(encoder)
+    }
+}
+
+/// A counter per value of `T`.
+#[derive(Clone, Debug)]
+pub struct LabeledCounter<T: LabelValues>(Family<Label<T>, Counter>);
+
+impl<T: LabelValues> LabeledCounter<T> {
+    /// Registers the counter (OpenMetrics adds `_total` to `name`) with every value at 0.
+    pub fn register(registry: &mut Registry, name: &str, help: &str) -> Self {
+        let family = Family::<Label<T>, Counter>::default();
+        for value in T::ALL {
+            // Creating the series is the point; the guard it returns is not needed.
+            let _ = family.get_or_create(&Label(*value));
+        }
+        registry.register(name, help, family.clone());
+        Self(family)
+    }
+
+    /// Adds `count` to `value`'s series.
+    pub fn add(&self, value: T, count: usize) {
+        if count > 0 {
+            self.0.get_or_create(&Label(value)).inc_by(u64::try_from(count).unwrap_or(u64::MAX));
+        }
+    }
+
+    /// Adds one to `value`'s series.
+    pub fn inc(&self, value: T) {
+        self.add(value, 1);
+    }
+}
+
+/// Declares a label's values: the enum, its exported strings, and [`LabelValues`].
+macro_rules! label_values {
+    (
+        $(#[$meta:meta])* $name:ident, key = $key:literal {
+            $($(#[$vmeta:meta])* $variant:ident => $value:literal,)+
+        }
+    ) => {
+        $(#[$meta])*
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+        pub enum $name {
+            $($(#[$vmeta])* $variant,)+
+        }
+
+        impl LabelValues for $name {
+            const KEY: &'static str = $key;
+            const ALL: &'static [Self] = &[$(Self::$variant,)+];
+
+            fn as_str(self) -> &'static str {
+                match self {
+                    $(Self::$variant => $value,)+
+                }
+            }
+        }
+    };
+}
+
+label_values! {
+    /// What became of an inbound-message webhook.
+    InboundWebhook, key = "outcome" {
+        /// The message was stored.
+        Stored => "stored",
+        /// Twilio delivered a MessageSid already stored; nothing was written.
+        Duplicate => "duplicate",
+        /// Refused with a 4xx: bad signature, unknown account, invalid or missing fields.
+        Rejected => "rejected",
+        /// Failed with a 5xx (the database, most likely); Twilio will retry.
+        Failed => "failed",
+    }
+}
+
+label_values! {
+    /// What became of a delivery-status callback.
+    StatusCallback, key = "outcome" {
+        /// The message's delivery status moved forward.
+        Advanced => "advanced",
+        /// A late or repeated status: nothing changed.
+        Unchanged => "unchanged",
+        /// No stored message has the callback's MessageSid.
+        UnknownSid => "unknown_sid",
+        /// Refused with a 4xx.
+        Rejected => "rejected",
+        /// Failed with a 5xx.
+        Failed => "failed",
+    }
+}
+
+label_values! {
+    /// What closure detection decided about an inbound message's conversation.
+    ClosureDetection, key = "result" {
+        /// The conversation ended and was closed.
+        Closed => "closed",
+        /// The conversation goes on.
+        KeptOpen => "kept_open",
+    }
+}
+
+label_values! {
+    /// What the dispatcher did with a claimed send job.
+    SendOutcome, key = "outcome" {
+        /// The provider accepted the message.
+        Sent => "sent",
+        /// A temporary failure: scheduled again with backoff.
+        Retried => "retried",
+        /// Failed for good; the message is `failed`.
+        Failed => "failed",
+        /// The outcome could not be stored; the job is claimed again when its lease ends.
+        Unrecorded => "unrecorded",
+    }
+}
+
+label_values! {
+    /// Why the sweeper closed a conversation.
+    SweepReason, key = "reason" {
+        /// Past its expiry time.
+        Expired => "expired",
+        /// Nobody wrote for longer than the idle timeout.
+        IdleTimeout => "idle_timeout",
+    }
+}
+
+label_values! {
+    /// A background worker.
+    Worker, key = "worker" {
+        /// The lifecycle sweeper.
+        Sweeper => "sweeper",
+        /// The outbound dispatcher.
+        Dispatcher => "dispatcher",
+    }
+}
+
+label_values! {
+    /// Whether an open database connection is held.
+    PoolState, key = "state" {
+        /// Held by a request or a worker.
+        InUse => "in_use",
+        /// Open, held by nobody.
+        Idle => "idle",
+    }
+}
+
+label_values! {
+    /// Where a send job stands.
+    QueueState, key = "state" {
+        /// Due and not leased: waiting for a worker.
+        Due => "due",
+        /// Not due: leased to a worker, or waiting for a retry.
+        Deferred => "deferred",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use prometheus_client::encoding::text::encode_registry;
+
+    use super::*;
+
+    #[test]
+    fn every_value_is_exported_from_the_start_and_counts_add_up() {
+        let mut registry = Registry::default();
+        let counter = LabeledCounter::<SweepReason>::register(&mut registry, "closures", "Closures");
+        counter.add(SweepReason::IdleTimeout, 2);
+        counter.inc(SweepReason::IdleTimeout);
+        counter.add(SweepReason::Expired, 0);
+        let mut text = String::new();
+        encode_registry(&mut text, &registry).unwrap();
+        assert!(text.contains("closures_total{reason=\"expired\"} 0\n"), "{text}");
+        assert!(text.contains("closures_total{reason=\"idle_timeout\"} 3\n"), "{text}");
+    }
+}

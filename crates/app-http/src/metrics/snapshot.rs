@@ -1,0 +1,130 @@
+//! Gauges read at scrape time: the connection pool and the send queue. They are encoded from a
+//! registry built for the one scrape, so a value that could not be read is left out rather than
+//! exported stale.
+
+use std::sync::atomic::AtomicU64;
+
+use adapters_postgres::PoolStatus;
+use chrono::{DateTime, Utc};
+use ports::SendQueueDepth;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::registry::{Registry, Unit};
+
+use super::labels::{Label, LabelValues, PoolState, QueueState};
+
+/// What the store looked like when a scrape asked.
+#[derive(Clone, Copy, Debug)]
+pub struct StoreSnapshot {
+    /// The connection pool.
+    pub pool: PoolStatus,
+    /// The send queue; `None` when it could not be counted in time (its series are left out).
+    pub send_queue: Option<SendQueueDepth>,
+    /// When it was read.
+    pub at: DateTime<Utc>,
+}
+
+/// A count as a gauge's value (counts beyond `i64::MAX` do not happen; they would saturate).
+fn value(count: impl TryInto<i64>) -> i64 {
+    count.try_into().unwrap_or(i64::MAX)
+}
+
+fn gauge(count: impl TryInto<i64>) -> Gauge {
+    let gauge = Gauge::default();
+    gauge.set(value(count));
+    gauge
+}
+
+fn by_state<T: LabelValues>(counts: [(T, i64); 2]) -> Family<Label<T>, Gauge> {
+    let family = Family::<Label<T>, Gauge>::default();
+    for (state, count) in counts {
+        family.get_or_create(&Label(state)).set(count);
+    }
+    family
+}
+
+impl StoreSnapshot {
+    /// A registry holding this snapshot's gauges, named under `prefix`.
+    #[must_use]
+    pub fn registry(&self, prefix: &str) -> Registry {
+        let mut registry = Registry::with_prefix(prefix);
+        let pool = self.pool;
+        registry.register(
+            "db_pool_connections",
+            "Open database connections: held by a caller (in_use) or not (idle)",
+            by_state([(PoolState::InUse, value(pool.in_use())), (PoolState::Idle, value(pool.idle))]),
+        );
+        registry.register(
+            "db_pool_max_connections",
+            "Most connections the pool may open",
+            gauge(pool.max_size),
+        );
+        registry.register(
+            "db_pool_waiting",
+            "Callers waiting for a database connection",
+            gauge(pool.waiting),
+        );
+        if let Some(queue) = self.send_queue {
+            registry.register(
+                "send_queue_jobs",
+                "Send jobs of every tenant: due now (waiting for a worker) or deferred (leased or retrying)",
+                by_state([
+                    (QueueState::Due, value(queue.due)),
+                    (QueueState::Deferred, value(queue.deferred)),
+                ]),
+            );
+            let waited = queue.oldest_due_at.map_or(0.0, |due| (self.at - due).as_seconds_f64().max(0.0));
+            let oldest = Gauge::<f64, AtomicU64>::default();
+            oldest.set(waited);
+            registry.register_with_unit(
+                "send_queue_oldest_due_age",
+                "How long the longest-waiting due send job has waited for a worker (0 when none is due)",
+                Unit::Seconds,
+                oldest,
+            );
+        }
+        registry
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::TimeZone;
+    use prometheus_client::encoding::text::encode_registry;
+
+    use super::*;
+
+    fn encode(snapshot: &StoreSnapshot) -> String {
+        let mut text = String::new();
+        encode_registry(&mut text, &snapshot.registry("conversa")).unwrap();
+        text
+    }
+
+    const POOL: PoolStatus = PoolStatus { max_size: 16, open: 5, idle: 2, waiting: 1 };
+
+    #[test]
+    fn pool_and_queue_gauges_read_from_the_snapshot() {
+        let at = Utc.with_ymd_and_hms(2026, 11, 25, 12, 0, 30).unwrap();
+        let depth =
+            SendQueueDepth { due: 3, deferred: 4, oldest_due_at: Some(at - chrono::Duration::seconds(30)) };
+        let text = encode(&StoreSnapshot { pool: POOL, send_queue: Some(depth), at });
+        for line in [
+            "conversa_db_pool_connections{state=\"in_use\"} 3\n",
+            "conversa_db_pool_connections{state=\"idle\"} 2\n",
+            "conversa_db_pool_max_connections 16\n",
+            "conversa_db_pool_waiting 1\n",
+            "conversa_send_queue_jobs{state=\"due\"} 3\n",
+            "conversa_send_queue_jobs{state=\"deferred\"} 4\n",
+            "conversa_send_queue_oldest_due_age_seconds 30.0\n",
+        ] {
+            assert!(text.contains(line), "no `{}` in:\n{text}", line.trim_end());
+        }
+    }
+
+    #[test]
+    fn a_queue_that_could_not_be_counted_is_left_out() {
+        let text = encode(&StoreSnapshot { pool: POOL, send_queue: None, at: Utc::now() });
+        assert!(text.contains("conversa_db_pool_waiting 1\n"), "{text}");
+        assert!(!text.contains("send_queue"), "{text}");
+    }
+}

@@ -1,0 +1,1 @@
+DROP FUNCTION app_send_queue_depth(timestamptz);
