@@ -27,6 +27,10 @@ pub struct Config {
     pub host: String,
     /// Port to listen on.
     pub port: u16,
+    /// HTTP worker threads; 0: one per core. Each worker shares the one database pool, so a
+    /// query often hops to the thread that opened its connection; where PostgreSQL shares the
+    /// host's cores, fewer workers leave it more CPU (see `crates/bench-webhook/README.md`).
+    pub http_workers: usize,
     /// The public URL Twilio calls (scheme, host, optional port, no trailing slash); webhook
     /// signatures are checked against URLs built from it, never from the Host header.
     pub public_base_url: String,
@@ -83,6 +87,7 @@ impl Default for Config {
         Self {
             host: "0.0.0.0".to_owned(),
             port: 8080,
+            http_workers: 0,
             public_base_url: "http://localhost:8080".to_owned(),
             database_url: "postgres://postgres@127.0.0.1:5432/conversa".to_owned(),
             app_database_url: String::new(),
@@ -132,6 +137,7 @@ impl Config {
     pub const KEYS: &'static [&'static str] = &[
         "host",
         "port",
+        "http_workers",
         "public_base_url",
         "database_url",
         "app_database_url",
@@ -261,8 +267,10 @@ mod tests {
             jail.set_env("CONVERSA_PORT", "9100");
             jail.set_env("DATABASE_URL", "postgres://admin@db:5432/conversa");
             jail.set_env("CONVERSA_METRICS_TOKEN", "scrape-me");
+            jail.set_env("CONVERSA_HTTP_WORKERS", "1");
             let config = Config::load().map_err(|e| e.to_string())?;
             assert_eq!(config.port, 9100);
+            assert_eq!((config.http_workers, Config::default().http_workers), (1, 0));
             assert_eq!(config.metrics_token().as_ref().map(domain::SecretString::expose), Some("scrape-me"));
             assert_eq!(Config::default().metrics_token(), None, "open unless configured");
             assert_eq!(config.log_format, LogFormat::Pretty);

@@ -163,11 +163,11 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     let body_limit = config.body_limit_bytes;
     // actix-web stops on SIGTERM/SIGINT: it stops accepting, lets in-flight requests finish
     // (up to the shutdown timeout), then returns; the workers finish their round after that.
-    let served = HttpServer::new(move || server::app(state.clone(), body_limit))
-        .listen(listener)?
-        .shutdown_timeout(30)
-        .run()
-        .await;
+    let mut server = HttpServer::new(move || server::app(state.clone(), body_limit));
+    if config.http_workers > 0 {
+        server = server.workers(config.http_workers);
+    }
+    let served = server.listen(listener)?.shutdown_timeout(30).run().await;
     if let Some(workers) = workers {
         workers.shutdown().await;
     }

@@ -33,6 +33,9 @@ use crate::traffic::{Tenant, customer_number};
 
 /// The tenant's business number.
 const BUSINESS: &str = "+5511940000001";
+/// Messages of the conversation the listing probes read, and the page they ask for.
+const LISTED_MESSAGES: u64 = 60;
+const PAGE: u32 = 50;
 
 #[derive(Debug, Parser)]
 #[command(about = "Load benchmark of the inbound Twilio webhook, beside pgbench running the same SQL")]
@@ -68,6 +71,9 @@ struct Args {
     /// The service's `CONVERSA_LOG_FILTER` (its default, `info`, logs a line per request).
     #[arg(long, default_value = "info")]
     log_filter: String,
+    /// The service's `CONVERSA_HTTP_WORKERS` (0, its default: one per core).
+    #[arg(long, default_value_t = 0)]
+    http_workers: usize,
     /// Keep the bench database afterwards (for inspection).
     #[arg(long)]
     keep: bool,
@@ -132,16 +138,23 @@ async fn main() -> anyhow::Result<()> {
     let field = |name: &str| owner[name].as_str().map(str::to_owned).context("owner create: missing field");
     let tenant = Tenant::new(field("owner_id")?, field("api_key")?, BUSINESS);
 
-    let server = conversa
-        .serve(&work_dir.join("server.log"), &[("CONVERSA_LOG_FILTER", args.log_filter.clone())])
-        .await?;
+    let service_env = [
+        ("CONVERSA_LOG_FILTER", args.log_filter.clone()),
+        ("CONVERSA_HTTP_WORKERS", args.http_workers.to_string()),
+    ];
+    let server = conversa.serve(&work_dir.join("server.log"), &service_env).await?;
     register_account(&server, &tenant).await?;
     let base = server.base_url();
 
     eprintln!("bench: opening {} customers' conversations", args.customers);
-    let opening = traffic::inbound_webhooks(&base, &tenant, args.customers);
+    let opening = traffic::inbound_webhooks(&base, &tenant, 0..args.customers);
     load::send_count(server.addr, connections, args.customers, 200, opening).await?;
-    let listed = open_conversation(&db, &tenant, &customer_number(0))?;
+    // The listing probes read one conversation of its own, which the load never writes to, so
+    // its first page is the same size before and after the data grows.
+    let listed_customer = args.customers;
+    let listed_messages = traffic::inbound_webhooks(&base, &tenant, listed_customer..listed_customer + 1);
+    load::send_count(server.addr, 1, LISTED_MESSAGES, 200, listed_messages).await?;
+    let listed = open_conversation(&db, &tenant, &customer_number(listed_customer))?;
 
     eprintln!("bench: probing latency with {} messages", count_messages(&db, &tenant)?);
     let before = probe(&server, &db, &tenant, &listed, &args).await?;
@@ -178,7 +191,7 @@ async fn run_round(
     work_dir: &std::path::Path,
 ) -> anyhow::Result<Round> {
     let duration = Duration::from_secs(args.duration);
-    let inbound = traffic::inbound_webhooks(&server.base_url(), tenant, args.customers);
+    let inbound = traffic::inbound_webhooks(&server.base_url(), tenant, 0..args.customers);
     vacuum(db)?;
     let cpu_before = CpuSample::now(Some(server.pid()))?;
     let service = load::run(server.addr, args.connections, duration, 200, inbound).await?;
@@ -295,9 +308,9 @@ async fn probe(
     let duration = Duration::from_secs(args.probe);
     vacuum(db)?;
     let base = server.base_url();
-    let inbound = traffic::inbound_webhooks(&base, tenant, args.customers);
+    let inbound = traffic::inbound_webhooks(&base, tenant, 0..args.customers);
     let inbound = load::run(server.addr, args.probe_connections, duration, 200, inbound).await?;
-    let pages = traffic::message_pages(&base, tenant, conversation_id, 50);
+    let pages = traffic::message_pages(&base, tenant, conversation_id, PAGE);
     let listing = load::run(server.addr, args.probe_connections, duration, 200, pages).await?;
     Ok(Probe { messages, inbound, listing })
 }
@@ -306,19 +319,21 @@ fn print_report(args: &Args, rounds: &[Round], peak_rss_kib: u64, before: &Probe
     let cores = std::thread::available_parallelism().map_or(0, usize::from);
     println!();
     println!(
-        "POST /webhooks/twilio/inbound: {} connections, {} rounds of {} s, {} customers, {cores} cores",
+        "POST /webhooks/twilio/inbound: {} connections, {} rounds of {} s, {} customers, {cores} cores, \
+         service HTTP workers: {}",
         args.connections,
         rounds.len(),
         args.duration,
-        args.customers
+        args.customers,
+        if args.http_workers == 0 { "one per core".to_owned() } else { args.http_workers.to_string() }
     );
     println!(
-        "{:<7}{:>15}{:>22}{:>22}{:>10}{:>12}",
+        "{:<7}{:>15}{:>22}{:>22}{:>10}{:>14}",
         "round", "service req/s", "pgbench tps pipelined", "pgbench tps 1-by-1", "ratio", "ratio 1-by-1"
     );
     for (n, round) in rounds.iter().enumerate() {
         println!(
-            "{:<7}{:>15.1}{:>22.1}{:>22.1}{:>10.2}{:>12.2}",
+            "{:<7}{:>15.1}{:>22.1}{:>22.1}{:>10.2}{:>14.2}",
             n + 1,
             round.service.rate(),
             round.pg.tps,

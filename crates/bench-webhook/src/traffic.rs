@@ -55,9 +55,12 @@ const BODIES: [&str; 4] = [
     "¿Puedo cambiar la dirección de entrega?",
 ];
 
-/// Inbound webhooks: request `n` comes from customer `n % customers` with MessageSid
-/// `SM<tag><n>`; `tag` must differ between runs on one database so every SID is new.
-pub fn inbound_webhooks(base_url: &str, tenant: &Tenant, customers: u64) -> RenderRequest {
+/// Inbound webhooks: request `n` comes from customer `first + n % count` of `customers`
+/// (`first..first + count`) with MessageSid `SM<tag><n>`; `tag` is new for every call, so every
+/// SID is new.
+pub fn inbound_webhooks(base_url: &str, tenant: &Tenant, customers: std::ops::Range<u64>) -> RenderRequest {
+    let first = customers.start;
+    let count = customers.end.saturating_sub(customers.start).max(1);
     let url = format!("{base_url}/webhooks/twilio/inbound");
     let host = base_url.trim_start_matches("http://").to_owned();
     let tenant = tenant.clone();
@@ -77,7 +80,7 @@ pub fn inbound_webhooks(base_url: &str, tenant: &Tenant, customers: u64) -> Rend
             ("SmsStatus", "received"),
             ("Body", BODIES[(n % BODIES.len() as u64) as usize]),
             ("To", tenant.business.as_str()),
-            ("From", customer_number(n % customers).as_str()),
+            ("From", customer_number(first + n % count).as_str()),
             ("NumSegments", "1"),
             ("MessageSid", sid.as_str()),
             ("AccountSid", tenant.account_sid.as_str()),
@@ -129,7 +132,7 @@ mod tests {
     #[test]
     fn webhooks_are_signed_and_unique() {
         let tenant = Tenant::new("o".into(), "k".into(), "+5511940000001");
-        let render = inbound_webhooks("http://127.0.0.1:9", &tenant, 10);
+        let render = inbound_webhooks("http://127.0.0.1:9", &tenant, 0..10);
         let first = String::from_utf8(render(1)).unwrap();
         let second = String::from_utf8(render(2)).unwrap();
         assert_ne!(first, second);
