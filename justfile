@@ -16,10 +16,15 @@ lint:
 fmt:
     cargo fmt --all
 
-# Criterion benchmarks.
-bench:
+# Criterion benchmarks, then the inbound-webhook load benchmark against pgbench (options go to it).
+bench *args:
     cargo bench -p domain --bench closure
     cargo bench -p adapters-twilio --bench signature
+    scripts/bench-webhook {{args}}
+
+# The API tour, against a running service (`just run` in another terminal).
+examples:
+    scripts/examples.sh
 
 # Apply migrations to DATABASE_URL (or a private cluster).
 migrate:
@@ -37,4 +42,4 @@ docker-build:
 
 # PostgreSQL + API + pgAdmin (needs a Docker engine and a .env).
 docker-up:
-    docker compose -f docker/docker-compose.yml --env-file .env up
+    docker compose -f docker/docker-compose.yml --env-file .env up --build

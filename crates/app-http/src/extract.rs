@@ -18,12 +18,48 @@ pub struct JsonBody<T>(pub T);
 #[derive(Clone, Copy, Debug)]
 pub struct BodyLimit(pub usize);
 
+/// A body of any type within the limit (Twilio's forms): over the limit answers 413, an
+/// unreadable body 400, both problem+json (actix's own `Bytes` extractor answers plain text).
+#[derive(Debug)]
+pub struct RawBody(pub web::Bytes);
+
+impl FromRequest for RawBody {
+    type Error = ApiError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, ApiError>>>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let limit = body_limit(req);
+        let bytes = web::Bytes::from_request(req, payload);
+        Box::pin(async move { read_body(bytes, limit).await.map(RawBody) })
+    }
+}
+
+fn body_limit(req: &HttpRequest) -> usize {
+    req.app_data::<BodyLimit>().map_or(64 * 1024, |l| l.0)
+}
+
+/// Awaits actix's body extraction (which enforces `PayloadConfig`'s limit) and maps its
+/// failures to problems.
+async fn read_body(
+    bytes: impl Future<Output = Result<web::Bytes, actix_web::Error>>,
+    limit: usize,
+) -> Result<web::Bytes, ApiError> {
+    let bytes = bytes.await.map_err(|e| {
+        if e.as_response_error().status_code() == actix_web::http::StatusCode::PAYLOAD_TOO_LARGE {
+            ApiError::payload_too_large(limit)
+        } else {
+            ApiError::bad_request(format!("cannot read the body: {e}"))
+        }
+    })?;
+    Ok(bytes)
+}
+
 impl<T: DeserializeOwned + 'static> FromRequest for JsonBody<T> {
     type Error = ApiError;
     type Future = Pin<Box<dyn Future<Output = Result<Self, ApiError>>>>;
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
-        let limit = req.app_data::<BodyLimit>().map_or(64 * 1024, |l| l.0);
+        let limit = body_limit(req);
         let content_type_ok = req
             .headers()
             .get(actix_web::http::header::CONTENT_TYPE)
@@ -31,19 +67,7 @@ impl<T: DeserializeOwned + 'static> FromRequest for JsonBody<T> {
             .is_some_and(|v| v.starts_with("application/json") || v.contains("+json"));
         let bytes = web::Bytes::from_request(req, payload);
         Box::pin(async move {
-            let bytes = bytes.await.map_err(|e| {
-                if matches!(
-                    e.as_response_error().status_code(),
-                    actix_web::http::StatusCode::PAYLOAD_TOO_LARGE
-                ) {
-                    ApiError::payload_too_large(limit)
-                } else {
-                    ApiError::bad_request(format!("cannot read the body: {e}"))
-                }
-            })?;
-            if bytes.len() > limit {
-                return Err(ApiError::payload_too_large(limit));
-            }
+            let bytes = read_body(bytes, limit).await?;
             if !content_type_ok {
                 return Err(ApiError::new(
                     actix_web::http::StatusCode::UNSUPPORTED_MEDIA_TYPE,

@@ -11,7 +11,7 @@ use domain::Media;
 use ports::{DeliveryUpdate, WebhookAccount};
 use services::{DeliveryCallback, InboundMessage, InboundOutcome};
 
-use crate::extract::BodyLimit;
+use crate::extract::RawBody;
 use crate::problem::ApiError;
 use crate::state::AppState;
 
@@ -49,10 +49,6 @@ async fn authenticate(
     req: &HttpRequest,
     body: &web::Bytes,
 ) -> Result<(WebhookAccount, Form), ApiError> {
-    let limit = req.app_data::<BodyLimit>().map_or(64 * 1024, |l| l.0);
-    if body.len() > limit {
-        return Err(ApiError::payload_too_large(limit));
-    }
     let is_form = req
         .headers()
         .get(CONTENT_TYPE)
@@ -145,7 +141,7 @@ fn escape_xml(text: &str) -> String {
 pub async fn inbound(
     state: web::Data<AppState>,
     req: HttpRequest,
-    body: web::Bytes,
+    RawBody(body): RawBody,
 ) -> Result<HttpResponse, ApiError> {
     let received = receive_inbound(&state, &req, &body).await;
     state.metrics.record_inbound(received.as_ref());
@@ -187,7 +183,7 @@ async fn receive_inbound(
 pub async fn status(
     state: web::Data<AppState>,
     req: HttpRequest,
-    body: web::Bytes,
+    RawBody(body): RawBody,
 ) -> Result<HttpResponse, ApiError> {
     let applied = apply_status(&state, &req, &body).await;
     state.metrics.record_status_callback(applied.as_ref());

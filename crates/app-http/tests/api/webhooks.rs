@@ -262,3 +262,18 @@ async fn outbound_messages_are_sent_through_twilio_and_statuses_only_move_forwar
         (Some("SMout1"), Some("delivered"))
     );
 }
+
+#[actix_web::test]
+async fn an_oversized_webhook_is_a_413_problem_and_stores_nothing() {
+    let app = spawn_app_with_limit(2048).await;
+    let acme = app.tenant("acme").await;
+    let twilio = register_account(&app, &acme, 1).await;
+    let params = inbound(&twilio, "SMbig", &customer(1), &"x".repeat(4096));
+    let problem = post_signed(&app, "/webhooks/twilio/inbound", &twilio.token, &params).await;
+    let problem = problem.problem(413, "payload_too_large");
+    assert!(problem["detail"].as_str().unwrap().contains("2048"), "{problem}");
+    assert_eq!(conversations(&app, &acme.admin_key, "pending,progress").await["items"], json!([]));
+
+    let params = inbound(&twilio, "SMsmall", &customer(1), "Oi");
+    assert_twiml(&post_signed(&app, "/webhooks/twilio/inbound", &twilio.token, &params).await);
+}
