@@ -102,8 +102,8 @@ impl Default for Config {
             sweep_interval_ms: 5_000,
             sweep_batch_size: 200,
             dispatch_interval_ms: 500,
-            dispatch_batch_size: 50,
-            send_lease_seconds: 60,
+            dispatch_batch_size: 10,
+            send_lease_seconds: 120,
             send_max_attempts: 6,
             send_base_delay_ms: 2_000,
             send_max_delay_ms: 300_000,
@@ -130,6 +130,29 @@ pub enum ConfigError {
         /// What is wrong.
         reason: String,
     },
+}
+
+/// Keys whose values are text even when they look like numbers or booleans: figment's
+/// environment provider would turn `CONVERSA_METRICS_TOKEN=123456` into an integer (and an
+/// all-zero hex key into `0`), and the string field would then refuse it.
+const TEXT_KEYS: &[&str] = &[
+    "host",
+    "public_base_url",
+    "app_database_url",
+    "token_encryption_key",
+    "log_filter",
+    "twilio_api_base_url",
+    "metrics_token",
+];
+
+/// The [`TEXT_KEYS`] set in the environment, as strings, exactly as written.
+fn text_values_from_env() -> std::collections::BTreeMap<&'static str, String> {
+    TEXT_KEYS
+        .iter()
+        .filter_map(|key| {
+            std::env::var(format!("CONVERSA_{}", key.to_ascii_uppercase())).ok().map(|v| (*key, v))
+        })
+        .collect()
 }
 
 impl Config {
@@ -178,7 +201,8 @@ impl Config {
                     Env::prefixed("CONVERSA_").filter(|key| {
                         Self::KEYS.iter().any(|known| key.as_str().eq_ignore_ascii_case(known))
                     }),
-                ),
+                )
+                .merge(Serialized::defaults(text_values_from_env())),
         )
     }
 
@@ -190,6 +214,15 @@ impl Config {
 
     fn validate(&self) -> Result<(), ConfigError> {
         let invalid = |key, reason: &str| Err(ConfigError::Invalid { key, reason: reason.to_owned() });
+        // A dispatcher sends its claimed batch one job after another under one lease: if the
+        // lease could end first, another replica would claim the batch's tail and send it twice.
+        let slowest_batch_ms = u64::from(self.dispatch_batch_size) * self.twilio_request_timeout_ms;
+        if u64::from(self.send_lease_seconds) * 1000 <= slowest_batch_ms {
+            return invalid(
+                "CONVERSA_SEND_LEASE_SECONDS",
+                "must outlast a whole batch: more than CONVERSA_DISPATCH_BATCH_SIZE × CONVERSA_TWILIO_REQUEST_TIMEOUT_MS",
+            );
+        }
         if !(self.public_base_url.starts_with("http://") || self.public_base_url.starts_with("https://"))
             || self.public_base_url.ends_with('/')
         {
@@ -275,6 +308,33 @@ mod tests {
             assert_eq!(Config::default().metrics_token(), None, "open unless configured");
             assert_eq!(config.log_format, LogFormat::Pretty);
             assert_eq!(config.app_database_url(), "postgres://conversa_app@db:5432/conversa");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn values_that_look_like_numbers_stay_text() {
+        Jail::expect_with(|jail| {
+            jail.set_env("CONVERSA_METRICS_TOKEN", "123456");
+            jail.set_env("CONVERSA_TOKEN_ENCRYPTION_KEY", "0".repeat(64));
+            jail.set_env("CONVERSA_LOG_FILTER", "true");
+            let config = Config::load().map_err(|e| e.to_string())?;
+            assert_eq!(config.metrics_token, "123456");
+            assert_eq!(config.token_encryption_key, "0".repeat(64));
+            assert_eq!(config.log_filter, "true");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn the_send_lease_must_outlast_a_batch() {
+        Jail::expect_with(|jail| {
+            jail.set_env("CONVERSA_DISPATCH_BATCH_SIZE", "50");
+            jail.set_env("CONVERSA_SEND_LEASE_SECONDS", "60");
+            let err = Config::load().unwrap_err().to_string();
+            assert!(err.contains("CONVERSA_SEND_LEASE_SECONDS"), "{err}");
+            jail.set_env("CONVERSA_SEND_LEASE_SECONDS", "600");
+            Config::load().map_err(|e| e.to_string())?;
             Ok(())
         });
     }
