@@ -6,18 +6,19 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use adapters_twilio::{TwilioConfig, TwilioGateway, compute_signature};
-use app_http::wiring::{SystemClock, ThreadRngJitter};
 use app_http::workers::Workers;
 use chrono::{DateTime, Utc};
-use domain::{RetryPolicy, SecretString};
+use domain::SecretString;
 use ports::Clock;
 use serde_json::json;
-use services::{LifecycleSweeper, OutboundDispatcher};
+use services::LifecycleSweeper;
 use wiremock::matchers::method;
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
 use crate::support::*;
-use crate::webhooks::{PUBLIC, form, inbound, post_signed, post_with_signature, register_account};
+use crate::webhooks::{
+    PUBLIC, dispatcher, form, inbound, post_signed, post_with_signature, register_account,
+};
 
 /// A scrape's samples: each series, named and labelled as exported, and its value.
 #[derive(Debug)]
@@ -215,17 +216,8 @@ async fn the_workers_count_sends_and_sweeper_closures() {
     let store = Arc::new(app.state.store.clone());
     let gateway = TwilioGateway::new(&TwilioConfig { api_base_url: twilio.uri(), ..TwilioConfig::default() })
         .expect("a gateway");
-    let sweeper =
-        LifecycleSweeper { conversations: store.clone(), clock: Arc::new(NextMonth), batch_size: 10 };
-    let dispatcher = OutboundDispatcher {
-        queue: store,
-        gateway: Arc::new(gateway),
-        clock: Arc::new(SystemClock),
-        jitter: Arc::new(ThreadRngJitter),
-        policy: RetryPolicy::default(),
-        lease: chrono::Duration::seconds(60),
-        batch_size: 10,
-    };
+    let sweeper = LifecycleSweeper { conversations: store, clock: Arc::new(NextMonth), batch_size: 10 };
+    let dispatcher = dispatcher(&app, gateway);
     let every = Duration::from_millis(50);
     let workers = Workers::start(sweeper, every, dispatcher, every, app.state.metrics.clone());
 

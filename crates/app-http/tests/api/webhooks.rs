@@ -63,6 +63,19 @@ pub(crate) async fn post_with_signature(
     app.send(request).await
 }
 
+/// A dispatcher over the test's database that sends through `gateway`, ten jobs at a time.
+pub(crate) fn dispatcher(app: &TestApp, gateway: TwilioGateway) -> OutboundDispatcher {
+    OutboundDispatcher {
+        queue: Arc::new(app.state.store.clone()),
+        gateway: Arc::new(gateway),
+        clock: Arc::new(SystemClock),
+        jitter: Arc::new(ThreadRngJitter),
+        policy: RetryPolicy::default(),
+        lease: chrono::Duration::seconds(60),
+        batch_size: 10,
+    }
+}
+
 pub(crate) fn inbound(twilio: &Twilio, sid: &str, from: &str, body: &str) -> Vec<(String, String)> {
     form(&[
         ("AccountSid", &twilio.sid),
@@ -225,15 +238,7 @@ async fn outbound_messages_are_sent_through_twilio_and_statuses_only_move_forwar
         ..TwilioConfig::default()
     })
     .unwrap();
-    let dispatcher = OutboundDispatcher {
-        queue: Arc::new(app.state.store.clone()),
-        gateway: Arc::new(gateway),
-        clock: Arc::new(SystemClock),
-        jitter: Arc::new(ThreadRngJitter),
-        policy: RetryPolicy::default(),
-        lease: chrono::Duration::seconds(60),
-        batch_size: 10,
-    };
+    let dispatcher = dispatcher(&app, gateway);
     let report = dispatcher.run_once().await.unwrap();
     assert_eq!((report.sent, report.failed), (1, 0));
     assert_eq!(dispatcher.run_once().await.unwrap().sent, 0, "sent once");
