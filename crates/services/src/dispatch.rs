@@ -120,8 +120,26 @@ impl OutboundDispatcher {
         match self.gateway.send(envelope).await {
             Ok(receipt) => {
                 tracing::info!(provider_sid = %receipt.provider_sid, status = %receipt.status, "message sent");
-                self.queue.mark_sent(job, receipt.provider_sid, receipt.status, self.clock.now()).await?;
-                Ok(Outcome::Sent)
+                let sid = receipt.provider_sid.clone();
+                match self
+                    .queue
+                    .mark_sent(job.clone(), receipt.provider_sid, receipt.status, self.clock.now())
+                    .await
+                {
+                    Ok(()) => Ok(Outcome::Sent),
+                    // The provider answered with an id another message of the tenant already
+                    // has: the send cannot be recorded as it is. Left leased, the job would be
+                    // sent again after every lease, so it ends here, failed, with the reason.
+                    Err(StoreError::Conflict(constraint)) => {
+                        tracing::error!(provider_sid = %sid, %constraint, "the provider's message id is already stored");
+                        let reason =
+                            format!("the provider accepted it as {sid}, an id another message already has");
+                        let failure = DeliveryFailure { code: None, message: Some(reason) };
+                        self.queue.mark_failed(job, failure, self.clock.now()).await?;
+                        Ok(Outcome::Failed)
+                    }
+                    Err(other) => Err(other),
+                }
             }
             Err(GatewayError::Retryable { reason }) => {
                 let now = self.clock.now();

@@ -228,6 +228,32 @@ async fn a_store_error_on_one_job_does_not_stop_the_others() {
 }
 
 #[tokio::test]
+async fn a_provider_id_already_stored_fails_the_message_instead_of_sending_it_again() {
+    let claimed = claim(0, true);
+    let job = claimed.job.clone();
+    let mut setup = Setup::claiming(vec![claimed]);
+    setup.gateway.expect_send().times(1).returning(|_| Ok(receipt()));
+    setup
+        .queue
+        .expect_mark_sent()
+        .times(1)
+        .returning(|_, _, _, _| Err(ports::StoreError::Conflict("messages_provider_sid_idx".into())));
+    setup
+        .queue
+        .expect_mark_failed()
+        .withf(move |failed, failure, at| {
+            *failed == job
+                && failure.code.is_none()
+                && failure.message.as_deref().is_some_and(|m| m.contains("SM1"))
+                && *at == now()
+        })
+        .times(1)
+        .returning(|_, _, _| Ok(()));
+    let report = setup.dispatcher().run_once().await.unwrap();
+    assert_eq!(report, DispatchReport { failed: 1, ..DispatchReport::default() });
+}
+
+#[tokio::test]
 async fn store_errors_while_recording_failures_are_counted() {
     let mut setup = Setup::claiming(vec![claim(0, true), claim(0, false)]);
     setup.gateway.expect_send().times(1).returning(|_| Err(GatewayError::Retryable { reason: "503".into() }));
