@@ -46,6 +46,7 @@ impl FeatureStore for PgStore {
                 Ok::<_, TxError>(row)
             })
             .await?;
+        self.accounts.invalidate(Some(owner_id));
         row.try_into()
     }
 
@@ -81,6 +82,7 @@ impl FeatureStore for PgStore {
                 Ok::<_, TxError>(row)
             })
             .await?;
+        self.accounts.invalidate(Some(owner_id));
         row.try_into()
     }
 
@@ -104,6 +106,7 @@ impl FeatureStore for PgStore {
                 Ok::<_, TxError>(row)
             })
             .await?;
+        self.accounts.invalidate(Some(owner_id));
         row.try_into()
     }
 }

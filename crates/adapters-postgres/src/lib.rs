@@ -7,6 +7,7 @@
 //! owns no table and cannot bypass those policies; the few operations that must run before a
 //! tenant is known, or across tenants, go through narrow `SECURITY DEFINER` functions.
 
+mod account_cache;
 mod conversations;
 mod crypto;
 mod error;
@@ -22,6 +23,9 @@ mod send_queue;
 mod tenants;
 mod twilio_accounts;
 
+use std::sync::Arc;
+use std::time::Duration;
+
 use diesel::sql_types::{Bool, Text};
 use diesel_async::pooled_connection::deadpool::Object;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
@@ -33,13 +37,18 @@ pub use migrate::{MIGRATIONS, MigrationError, revert_all_migrations, run_migrati
 pub use pool::{PgPool, PoolBuildError, PoolSettings, PoolStatus, build_pool};
 pub use seed::{SeedReport, seed_demo_data};
 
+use account_cache::AccountCache;
 use error::TxError;
+
+pub use account_cache::ACCOUNT_CHANGES_CHANNEL;
 
 /// The PostgreSQL adapter: one value implements every storage port.
 #[derive(Clone)]
 pub struct PgStore {
     pool: PgPool,
     cipher: TokenCipher,
+    inbound_deadline: Duration,
+    accounts: Arc<AccountCache>,
 }
 
 impl std::fmt::Debug for PgStore {
@@ -49,10 +58,49 @@ impl std::fmt::Debug for PgStore {
 }
 
 impl PgStore {
+    /// How long storing an inbound message may take by default before it counts as
+    /// unavailable (see [`PgStore::with_inbound_deadline`]).
+    pub const DEFAULT_INBOUND_DEADLINE: Duration = Duration::from_secs(3);
+
     /// A store over `pool`, encrypting Twilio tokens with `cipher`.
     #[must_use]
-    pub const fn new(pool: PgPool, cipher: TokenCipher) -> Self {
-        Self { pool, cipher }
+    pub fn new(pool: PgPool, cipher: TokenCipher) -> Self {
+        Self {
+            pool,
+            cipher,
+            inbound_deadline: Self::DEFAULT_INBOUND_DEADLINE,
+            accounts: Arc::new(AccountCache::new(Self::DEFAULT_ACCOUNT_CACHE_TTL)),
+        }
+    }
+
+    /// How long a cached webhook account is used by default without asking the database
+    /// again, when no change notification arrived meanwhile.
+    pub const DEFAULT_ACCOUNT_CACHE_TTL: Duration = Duration::from_secs(60);
+
+    /// The same store, using a cached webhook account for at most `ttl` (zero: every webhook
+    /// asks the database; the cache then only serves while the database is unavailable). A new,
+    /// empty cache.
+    #[must_use]
+    pub fn with_account_cache_ttl(mut self, ttl: Duration) -> Self {
+        self.accounts = Arc::new(AccountCache::new(ttl));
+        self
+    }
+
+    /// Keeps the webhook-account cache in step with changes made by any instance: listens on
+    /// `url` (the application role's) for the change notifications of the accounts, features and
+    /// tenants tables, reconnecting as needed, until the returned task is aborted.
+    #[must_use]
+    pub fn listen_for_account_changes(&self, url: String) -> tokio::task::JoinHandle<()> {
+        tokio::spawn(account_cache::listen(self.accounts.clone(), url))
+    }
+
+    /// The same store, giving up on an inbound message after `deadline` (waiting for a
+    /// connection included) with [`StoreError::Unavailable`], so the webhook can spool it and
+    /// still answer Twilio in time.
+    #[must_use]
+    pub const fn with_inbound_deadline(mut self, deadline: Duration) -> Self {
+        self.inbound_deadline = deadline;
+        self
     }
 
     /// The pool (for readiness checks and metrics).

@@ -3,10 +3,11 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
+use diesel::result::DatabaseErrorKind;
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use domain::{
-    AiResult, AiResultId, Conversation, ConversationId, DeliveryStatus, Message, MessageDirection, MessageId,
-    NewAiResult, NewMessage, OwnerId, SendJobId,
+    AiResult, AiResultId, Conversation, ConversationId, DeliveryStatus, Message, MessageId, NewAiResult,
+    NewMessage, OwnerId, SendJobId,
 };
 use ports::{
     AppendedMessage, DeliveryFailure, DeliveryUpdate, InboundStored, MessageStore, Page, PageRequest,
@@ -14,9 +15,10 @@ use ports::{
 };
 use uuid::Uuid;
 
-use crate::conversations::{lock_conversation, open_or_lock_active, save_conversation};
-use crate::error::{TxError, corrupt};
-use crate::rows::{AiResultRow, MessageRow};
+use crate::conversations::{lock_conversation, save_conversation};
+use crate::error::{TxError, corrupt, map_diesel};
+use crate::prepared::{ReceiveInbound, ReceivedInboundRow};
+use crate::rows::{AiResultRow, ConversationRow, MessageRow};
 use crate::schema::{ai_results, conversations, messages, send_jobs};
 use crate::{PgStore, set_tenant};
 
@@ -45,47 +47,21 @@ fn message_row(
     })
 }
 
+/// The tenant's message with this provider id, locked.
 async fn find_by_provider_sid(
     conn: &AsyncPgConnection,
     owner_id: OwnerId,
     provider_sid: &str,
-    lock: bool,
 ) -> Result<Option<Message>, TxError> {
     let mut conn = conn;
-    let query = messages::table
+    let row = messages::table
         .filter(messages::owner_id.eq(Uuid::from(owner_id)).and(messages::provider_sid.eq(provider_sid)))
-        .select(MessageRow::as_select());
-    let row = if lock { query.for_update().first(&mut conn).await } else { query.first(&mut conn).await }
+        .select(MessageRow::as_select())
+        .for_update()
+        .first(&mut conn)
+        .await
         .optional()?;
     Ok(row.map(Message::try_from).transpose()?)
-}
-
-/// Inserts a message unless its provider id is already stored (`None` then).
-async fn insert_message_once(
-    conn: &AsyncPgConnection,
-    row: &MessageRow,
-) -> Result<Option<MessageRow>, TxError> {
-    let mut conn = conn;
-    Ok(diesel::insert_into(messages::table)
-        .values(row)
-        .on_conflict_do_nothing()
-        .returning(MessageRow::as_returning())
-        .get_result(&mut conn)
-        .await
-        .optional()?)
-}
-
-async fn get_conversation(
-    conn: &mut AsyncPgConnection,
-    owner_id: OwnerId,
-    id: ConversationId,
-) -> Result<Conversation, TxError> {
-    let row = conversations::table
-        .filter(conversations::owner_id.eq(Uuid::from(owner_id)).and(conversations::id.eq(Uuid::from(id))))
-        .select(crate::rows::ConversationRow::as_select())
-        .first(conn)
-        .await?;
-    Ok(row.try_into()?)
 }
 
 async fn ensure_conversation_exists(
@@ -122,84 +98,47 @@ impl MessageStore for PgStore {
         window: u32,
         at: DateTime<Utc>,
     ) -> Result<InboundStored, StoreError> {
-        let owner_id = candidate.owner_id;
-        let mut conn = self.conn().await?;
-        let stored = conn
-            .transaction(async |conn| {
-                // Round trip 1: scope to the tenant and look for an earlier copy (a retry).
-                let earlier_copy = async {
-                    match message.provider_sid.as_deref() {
-                        Some(sid) => find_by_provider_sid(conn, owner_id, sid, false).await,
-                        None => Ok(None),
-                    }
-                };
-                let ((), existing) = futures::try_join!(set_tenant(conn, owner_id), earlier_copy)?;
-                if let Some(existing) = existing {
-                    let conversation = get_conversation(conn, owner_id, existing.conversation_id).await?;
-                    return Ok(InboundStored {
-                        conversation,
-                        message: existing,
-                        conversation_created: false,
-                        duplicate: true,
-                        recent: Vec::new(),
-                    });
+        let candidate_row = ConversationRow::from(&candidate);
+        let row = message_row(&candidate, &message, at)?;
+        let window = i32::try_from(window).unwrap_or(i32::MAX);
+        let receive = async {
+            let mut conn = self.conn().await?;
+            // One statement, outside any explicit transaction: it is its own transaction. A
+            // serialization failure (the active conversation changed under it twice) is retried
+            // once; the second attempt finds the conversation settled.
+            let mut attempts = 0;
+            loop {
+                attempts += 1;
+                let query = ReceiveInbound { candidate: &candidate_row, message: &row, window, at };
+                match query.get_result::<ReceivedInboundRow>(&mut conn).await {
+                    Err(diesel::result::Error::DatabaseError(DatabaseErrorKind::SerializationFailure, _))
+                        if attempts < 2 => {}
+                    other => break other.map_err(map_diesel),
                 }
-                // Round trip 2 (more only when a conversation opens): the active conversation, locked.
-                let (mut conversation, created) = open_or_lock_active(conn, &candidate, at).await?;
-                let row = message_row(&conversation, &message, at)?;
-                let (new_id, conversation_id) = (MessageId::from_uuid(row.id), conversation.id);
-                conversation.record_message(MessageDirection::Inbound, at)?;
-                // Round trip 3: the message, the conversation, the turns before the message. The
-                // turns exclude it by id, so they are the same whichever runs first.
-                let (inserted, (), before) = futures::try_join!(
-                    insert_message_once(conn, &row),
-                    save_conversation(conn, &mut conversation),
-                    latest_messages(conn, owner_id, conversation_id, window.saturating_sub(1), new_id),
-                )?;
-                let Some(inserted) = inserted else {
-                    // A concurrent delivery of the same MessageSid won the race.
-                    return Err(StoreError::Conflict("message stored concurrently".to_owned()).into());
-                };
-                let message = Message::try_from(inserted)?;
-                let mut recent = before;
-                if window > 0 {
-                    recent.push(message.clone());
-                }
-                Ok::<_, TxError>(InboundStored {
-                    conversation,
-                    message,
-                    conversation_created: created,
-                    duplicate: false,
-                    recent,
-                })
-            })
-            .await;
-        match stored {
-            Ok(stored) => Ok(stored),
-            // The concurrent copy is committed now: answer as a duplicate, nothing written twice.
-            Err(TxError::Store(StoreError::Conflict(_))) if message.provider_sid.is_some() => {
-                let sid = message.provider_sid.unwrap_or_default();
-                let mut conn = self.conn().await?;
-                let found = conn
-                    .transaction(async |conn| {
-                        set_tenant(conn, owner_id).await?;
-                        let existing = find_by_provider_sid(conn, owner_id, &sid, false)
-                            .await?
-                            .ok_or(StoreError::NotFound)?;
-                        let conversation = get_conversation(conn, owner_id, existing.conversation_id).await?;
-                        Ok::<_, TxError>(InboundStored {
-                            conversation,
-                            message: existing,
-                            conversation_created: false,
-                            duplicate: true,
-                            recent: Vec::new(),
-                        })
-                    })
-                    .await?;
-                Ok(found)
             }
-            Err(other) => Err(other.into()),
+        };
+        let (conversation, message, conversation_created, duplicate, before) =
+            tokio::time::timeout(self.inbound_deadline, receive).await.map_err(|_| {
+                StoreError::Unavailable(format!(
+                    "the database did not store the message within {} ms",
+                    self.inbound_deadline.as_millis()
+                ))
+            })??;
+        let message = Message::try_from(message)?;
+        let mut recent = Vec::new();
+        if !duplicate && window > 0 {
+            let before: Vec<MessageRow> =
+                serde_json::from_value(before).map_err(|e| corrupt("closure window", e))?;
+            recent = before.into_iter().map(Message::try_from).collect::<Result<Vec<_>, _>>()?;
+            recent.push(message.clone());
         }
+        Ok(InboundStored {
+            conversation: conversation.try_into()?,
+            message,
+            conversation_created,
+            duplicate,
+            recent,
+        })
     }
 
     async fn append_message(
@@ -301,7 +240,7 @@ impl MessageStore for PgStore {
         let update = conn
             .transaction(async |conn| {
                 set_tenant(conn, owner_id).await?;
-                let Some(current) = find_by_provider_sid(conn, owner_id, &provider_sid, true).await? else {
+                let Some(current) = find_by_provider_sid(conn, owner_id, &provider_sid).await? else {
                     return Ok(DeliveryUpdate::UnknownSid);
                 };
                 let Some(next) = current.delivery_status.advance(status) else {
@@ -389,34 +328,4 @@ impl MessageStore for PgStore {
             .await?;
         Ok(rows.into_iter().map(Into::into).collect())
     }
-}
-
-/// The latest `limit` messages of a conversation but `excluding`, oldest first (none for a
-/// `limit` of 0).
-async fn latest_messages(
-    conn: &AsyncPgConnection,
-    owner_id: OwnerId,
-    conversation_id: ConversationId,
-    limit: u32,
-    excluding: MessageId,
-) -> Result<Vec<Message>, TxError> {
-    if limit == 0 {
-        return Ok(Vec::new());
-    }
-    let mut conn = conn;
-    let rows = messages::table
-        .filter(
-            messages::owner_id
-                .eq(Uuid::from(owner_id))
-                .and(messages::conversation_id.eq(Uuid::from(conversation_id)))
-                .and(messages::id.ne(Uuid::from(excluding))),
-        )
-        .select(MessageRow::as_select())
-        .order(messages::id.desc())
-        .limit(i64::from(limit))
-        .load(&mut conn)
-        .await?;
-    let mut messages = rows.into_iter().map(Message::try_from).collect::<Result<Vec<_>, _>>()?;
-    messages.reverse();
-    Ok(messages)
 }

@@ -12,7 +12,7 @@ use diesel::sql_types::{
 use diesel::{Expression, QueryResult, Queryable, Selectable};
 use uuid::Uuid;
 
-use crate::rows::{ConversationRow, TwilioAccountRow};
+use crate::rows::{ConversationRow, MessageRow, TwilioAccountRow};
 
 /// `app_authenticate(key_hash, at)`: the principal of an active API key.
 #[derive(Debug, Clone, QueryId)]
@@ -146,3 +146,90 @@ impl QueryFragment<Pg> for SaveConversation<'_> {
 impl Query for SaveConversation<'_> {
     type SqlType = <<ConversationRow as Selectable<Pg>>::SelectExpression as Expression>::SqlType;
 }
+
+/// `app_receive_inbound(…)`: an inbound message in one statement (see the migration
+/// `000005_inbound_one_round_trip`): the conversation it landed in, the stored message, whether
+/// the conversation opened, whether it was a duplicate, and the messages before it in closure
+/// detection's window (JSON rows).
+pub(crate) struct ReceiveInbound<'a> {
+    pub candidate: &'a ConversationRow,
+    pub message: &'a MessageRow,
+    pub window: i32,
+    pub at: DateTime<Utc>,
+}
+
+/// The statement's identity in diesel's cache: one SQL text whatever the values.
+pub(crate) struct ReceiveInboundStatement;
+
+impl QueryId for ReceiveInbound<'_> {
+    type QueryId = ReceiveInboundStatement;
+    const HAS_STATIC_QUERY_ID: bool = true;
+}
+
+impl QueryFragment<Pg> for ReceiveInbound<'_> {
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Pg>) -> QueryResult<()> {
+        let (c, m) = (self.candidate, self.message);
+        out.push_sql("SELECT * FROM app_receive_inbound(");
+        out.push_bind_param::<SqlUuid, _>(&c.owner_id)?;
+        out.push_sql(", ");
+        out.push_bind_param::<SqlUuid, _>(&c.id)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Text, _>(&c.channel)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Text, _>(&c.customer_phone)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Text, _>(&c.business_phone)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Jsonb, _>(&c.context)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Jsonb, _>(&c.metadata)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Timestamptz, _>(&c.expires_at)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Int4, _>(&c.idle_timeout_seconds)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Int4, _>(&c.max_extension_seconds)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Timestamptz, _>(&c.max_expires_at)?;
+        out.push_sql(", ");
+        out.push_bind_param::<SqlUuid, _>(&m.id)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Text, _>(&m.direction)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Text, _>(&m.sender)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Text, _>(&m.message_type)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Nullable<Text>, _>(&m.body)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Jsonb, _>(&m.media)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Jsonb, _>(&m.context)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Jsonb, _>(&m.metadata)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Nullable<Text>, _>(&m.provider_sid)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Text, _>(&m.delivery_status)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Int4, _>(&self.window)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Timestamptz, _>(&self.at)?;
+        out.push_sql(")");
+        Ok(())
+    }
+}
+
+impl Query for ReceiveInbound<'_> {
+    /// [`ConversationRow`]'s columns, [`MessageRow`]'s, `created`, `duplicate`, `recent`.
+    type SqlType = (
+        <<ConversationRow as Selectable<Pg>>::SelectExpression as Expression>::SqlType,
+        <<MessageRow as Selectable<Pg>>::SelectExpression as Expression>::SqlType,
+        Bool,
+        Bool,
+        Jsonb,
+    );
+}
+
+/// A row of [`ReceiveInbound`].
+pub(crate) type ReceivedInboundRow = (ConversationRow, MessageRow, bool, bool, serde_json::Value);

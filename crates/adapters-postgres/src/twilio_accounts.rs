@@ -1,17 +1,20 @@
 //! Tenants' Twilio accounts. The encrypted token column is selected only by the two
 //! `credentials_*` methods; every other read uses `TwilioAccountRow`, which does not have it.
 
+use std::sync::Arc;
+
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use domain::{
-    AccountSid, ChannelAddress, Feature, NewTwilioAccount, OwnerId, TwilioAccount, TwilioAccountId,
-    TwilioCredentials,
+    AccountSid, ChannelAddress, Feature, NewTwilioAccount, OwnerId, TenantSettings, TwilioAccount,
+    TwilioAccountId, TwilioCredentials,
 };
-use ports::{StoreError, TwilioAccountStore, WebhookAccount};
+use ports::{StoreError, TwilioAccountStore, WebhookAccount, WebhookAccounts};
 use uuid::Uuid;
 
+use crate::account_cache::cached_lookup;
 use crate::error::{TxError, map_diesel};
 use crate::prepared::{TwilioAccountBySid, WebhookAccountRow};
 use crate::rows::{FeatureRow, TwilioAccountRow};
@@ -86,6 +89,7 @@ impl TwilioAccountStore for PgStore {
                 Ok::<_, TxError>(row)
             })
             .await?;
+        self.accounts.invalidate(Some(owner_id));
         row.try_into()
     }
 
@@ -130,24 +134,6 @@ impl TwilioAccountStore for PgStore {
         row.try_into()
     }
 
-    async fn webhook_account(&self, account_sid: AccountSid) -> Result<Option<WebhookAccount>, StoreError> {
-        let mut conn = self.conn().await?;
-        // One statement, no tenant transaction: every webhook starts here.
-        let found: Option<WebhookAccountRow> =
-            TwilioAccountBySid { account_sid: account_sid.as_str().to_owned() }
-                .get_result(&mut conn)
-                .await
-                .optional()
-                .map_err(map_diesel)?;
-        let Some((row, sealed, features)) = found else { return Ok(None) };
-        let features: Vec<FeatureRow> = serde_json::from_value(features)
-            .map_err(|e| StoreError::Corrupt(format!("features of account {}: {e}", account_sid.as_str())))?;
-        Ok(Some(WebhookAccount {
-            credentials: self.unseal(row, &sealed)?,
-            features: features.into_iter().map(Feature::try_from).collect::<Result<_, _>>()?,
-        }))
-    }
-
     async fn credentials_for_number(
         &self,
         owner_id: OwnerId,
@@ -161,5 +147,42 @@ impl TwilioAccountStore for PgStore {
             })
             .await?;
         Ok(credentials)
+    }
+}
+
+#[async_trait]
+impl WebhookAccounts for PgStore {
+    /// Through the webhook-account cache (see `account_cache`): fresh for at most the
+    /// configured TTL while the database answers; the last known account when it does not.
+    async fn webhook_account(
+        &self,
+        account_sid: &AccountSid,
+    ) -> Result<Option<Arc<WebhookAccount>>, StoreError> {
+        cached_lookup(&self.accounts, account_sid, self.load_webhook_account(account_sid)).await
+    }
+}
+
+impl PgStore {
+    /// The account a webhook names, from the database.
+    async fn load_webhook_account(
+        &self,
+        account_sid: &AccountSid,
+    ) -> Result<Option<Arc<WebhookAccount>>, StoreError> {
+        let mut conn = self.conn().await?;
+        // One statement, no tenant transaction: it runs before the tenant is known.
+        let found: Option<WebhookAccountRow> =
+            TwilioAccountBySid { account_sid: account_sid.as_str().to_owned() }
+                .get_result(&mut conn)
+                .await
+                .optional()
+                .map_err(map_diesel)?;
+        let Some((row, sealed, features)) = found else { return Ok(None) };
+        let features: Vec<FeatureRow> = serde_json::from_value(features)
+            .map_err(|e| StoreError::Corrupt(format!("features of account {}: {e}", account_sid.as_str())))?;
+        let features = features.into_iter().map(Feature::try_from).collect::<Result<Vec<_>, _>>()?;
+        Ok(Some(Arc::new(WebhookAccount {
+            credentials: self.unseal(row, &sealed)?,
+            settings: TenantSettings::from_features(&features),
+        })))
     }
 }

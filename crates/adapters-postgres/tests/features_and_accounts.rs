@@ -6,8 +6,10 @@ use adapters_postgres::TokenCipher;
 use diesel::QueryableByName;
 use diesel::sql_types::Bytea;
 use diesel_async::RunQueryDsl;
-use domain::{AccountSid, Channel, ChannelAddress, FeatureName, FeatureUpdate, TwilioAccountId};
-use ports::{FeatureStore, StoreError, TwilioAccountStore};
+use domain::{
+    AccountSid, Channel, ChannelAddress, FeatureName, FeatureUpdate, TenantSettings, TwilioAccountId,
+};
+use ports::{FeatureStore, StoreError, TwilioAccountStore, WebhookAccounts};
 use serde_json::json;
 use support::{
     account_sid, at, auth_token, base_time, create_account, create_tenant, new_account, phone, store,
@@ -170,10 +172,14 @@ async fn tokens_are_encrypted_at_rest_and_decrypted_for_credentials() {
     assert!(!sealed.windows(8).any(|w| token.as_bytes().windows(8).any(|t| t == w)), "no plaintext at rest");
 
     let sid = AccountSid::parse(&account_sid(7)).unwrap();
-    let by_sid = store.webhook_account(sid.clone()).await.unwrap().expect("a registered SID");
+    let by_sid = store.webhook_account(&sid).await.unwrap().expect("a registered SID");
     assert_eq!(by_sid.credentials.account, account);
     assert_eq!(by_sid.credentials.auth_token.expose(), token);
-    assert_eq!(by_sid.features, [reply, closure], "the tenant's features (only theirs), by name");
+    assert_eq!(
+        by_sid.settings,
+        TenantSettings::from_features(&[reply, closure]),
+        "the tenant's settings (only theirs)"
+    );
 
     let whatsapp = ChannelAddress::new(Channel::Whatsapp, phone("+5511940000001"));
     let by_number =
@@ -183,10 +189,10 @@ async fn tokens_are_encrypted_at_rest_and_decrypted_for_credentials() {
     assert_eq!(store.credentials_for_number(acme.id(), unowned).await, Ok(None));
 
     let unknown = AccountSid::parse(&account_sid(8)).unwrap();
-    assert_eq!(store.webhook_account(unknown).await, Ok(None));
+    assert_eq!(store.webhook_account(&unknown).await, Ok(None));
 
     let other_key = store_with(&db.app_url(), TokenCipher::from_hex(&"ee".repeat(32)).unwrap());
-    let wrong_key = other_key.webhook_account(sid).await;
+    let wrong_key = other_key.webhook_account(&sid).await;
     assert!(matches!(wrong_key, Err(StoreError::Corrupt(_))), "{wrong_key:?}");
 }
 
@@ -207,8 +213,8 @@ async fn inactive_accounts_and_tenants_yield_no_credentials() {
         .await;
 
     let sid = |n| AccountSid::parse(&account_sid(n)).unwrap();
-    assert_eq!(store.webhook_account(sid(1)).await, Ok(None), "inactive account");
-    assert_eq!(store.webhook_account(sid(2)).await, Ok(None), "inactive tenant");
+    assert_eq!(store.webhook_account(&sid(1)).await, Ok(None), "inactive account");
+    assert_eq!(store.webhook_account(&sid(2)).await, Ok(None), "inactive tenant");
     let business = ChannelAddress::new(Channel::Sms, phone("+5511940000001"));
     assert_eq!(store.credentials_for_number(acme.id(), business).await, Ok(None));
 }

@@ -14,7 +14,7 @@ use domain::{
 };
 use ports::{
     ConversationFilter, ConversationStore, DeliveryFailure, FeatureStore, MessageStore, PageRequest,
-    SendQueue, StoreError, TenantDirectory, TwilioAccountStore,
+    SendQueue, StoreError, TenantDirectory, TwilioAccountStore, WebhookAccounts,
 };
 use serde_json::json;
 use support::{at, candidate, cipher, customer, email, inbound, new_account, new_owner, outbound, phone};
@@ -88,7 +88,7 @@ async fn every_port_method_answers_unavailable_when_the_database_is_down() {
     let account = domain::TwilioAccountId::new_at(at(0));
     assert_unavailable("get_twilio_account", store.get_twilio_account(owner, account).await);
     let sid = AccountSid::parse(&support::account_sid(1)).unwrap();
-    assert_unavailable("webhook_account", store.webhook_account(sid).await);
+    assert_unavailable("webhook_account", store.webhook_account(&sid).await);
     assert_unavailable("credentials_for_number", store.credentials_for_number(owner, business).await);
 
     assert_unavailable(

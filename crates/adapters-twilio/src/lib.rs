@@ -18,4 +18,6 @@ pub mod signature;
 
 pub use config::{DEFAULT_API_BASE_URL, TwilioConfig};
 pub use gateway::{TwilioGateway, TwilioSetupError};
-pub use signature::{SIGNATURE_HEADER, compute_signature, public_url, validate, validate_json_body};
+pub use signature::{
+    SIGNATURE_HEADER, TwilioSignatureVerifier, compute_signature, public_url, validate, validate_json_body,
+};

@@ -286,3 +286,20 @@ mod tests {
         assert_eq!(public_url("https://h:8443/prefix/", "/a"), "https://h:8443/prefix/a");
     }
 }
+
+/// The [`ports::WebhookVerifier`] port over [`validate`]: Twilio's signature of a form-encoded
+/// webhook.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct TwilioSignatureVerifier;
+
+impl ports::WebhookVerifier for TwilioSignatureVerifier {
+    fn verify(
+        &self,
+        auth_token: &SecretString,
+        url: &str,
+        params: &[(String, String)],
+        signature: &str,
+    ) -> bool {
+        validate(auth_token, url, params, signature)
+    }
+}

@@ -80,6 +80,20 @@ pub struct Config {
     /// The bearer token `GET /metrics` requires. Empty: the endpoint is open, so keep it off the
     /// public internet.
     pub metrics_token: String,
+    /// How long storing a webhook may take before the database counts as unavailable and the
+    /// webhook is spooled, in milliseconds (Twilio gives up on a webhook after 15 s).
+    pub webhook_deadline_ms: u64,
+    /// How long a cached webhook account (token, tenant settings) is used without asking the
+    /// database, in milliseconds; changes reach every instance sooner through LISTEN/NOTIFY. 0:
+    /// every webhook asks (the cache then only serves while the database is down).
+    pub account_cache_ttl_ms: u64,
+    /// The directory of the local webhook spool (webhooks accepted while the database was
+    /// unavailable). One instance per directory.
+    pub spool_dir: String,
+    /// The most bytes the spool's waiting webhooks may take; past it, webhooks get 503.
+    pub spool_max_bytes: u64,
+    /// Pause between attempts to replay the spool while it holds webhooks, in milliseconds.
+    pub spool_drain_interval_ms: u64,
 }
 
 impl Default for Config {
@@ -111,6 +125,11 @@ impl Default for Config {
             twilio_connect_timeout_ms: 3_000,
             twilio_request_timeout_ms: 10_000,
             metrics_token: String::new(),
+            webhook_deadline_ms: 3_000,
+            account_cache_ttl_ms: 60_000,
+            spool_dir: ".data/spool".to_owned(),
+            spool_max_bytes: 256 * 1024 * 1024,
+            spool_drain_interval_ms: 500,
         }
     }
 }
@@ -143,6 +162,7 @@ const TEXT_KEYS: &[&str] = &[
     "log_filter",
     "twilio_api_base_url",
     "metrics_token",
+    "spool_dir",
 ];
 
 /// The [`TEXT_KEYS`] set in the environment, as strings, exactly as written.
@@ -184,6 +204,11 @@ impl Config {
         "twilio_connect_timeout_ms",
         "twilio_request_timeout_ms",
         "metrics_token",
+        "webhook_deadline_ms",
+        "account_cache_ttl_ms",
+        "spool_dir",
+        "spool_max_bytes",
+        "spool_drain_interval_ms",
     ];
 
     /// Loads defaults, then `conversa.toml` in the working directory (if present), then the
@@ -237,6 +262,18 @@ impl Config {
         if !self.app_database_url.is_empty() && url::Url::parse(&self.app_database_url).is_err() {
             return invalid("CONVERSA_APP_DATABASE_URL", "must be a postgres:// URL");
         }
+        if self.webhook_deadline_ms == 0 || self.webhook_deadline_ms > 14_000 {
+            return invalid(
+                "CONVERSA_WEBHOOK_DEADLINE_MS",
+                "must be between 1 and 14000: Twilio gives up on a webhook after 15 s",
+            );
+        }
+        if self.spool_dir.trim().is_empty() {
+            return invalid("CONVERSA_SPOOL_DIR", "must name a directory");
+        }
+        if self.spool_max_bytes < 1024 * 1024 {
+            return invalid("CONVERSA_SPOOL_MAX_BYTES", "must be at least 1 MiB");
+        }
         if self.db_pool_size == 0 {
             return invalid("CONVERSA_DB_POOL_SIZE", "must be at least 1");
         }
@@ -284,6 +321,12 @@ impl Config {
         settings.acquire_timeout = Duration::from_millis(self.db_acquire_timeout_ms);
         settings.statement_timeout = Duration::from_millis(self.db_statement_timeout_ms);
         settings
+    }
+
+    /// Where the webhook spool lives and how large it may grow.
+    #[must_use]
+    pub fn spool_settings(&self) -> adapters_spool::SpoolSettings {
+        adapters_spool::SpoolSettings { dir: self.spool_dir.clone().into(), max_bytes: self.spool_max_bytes }
     }
 }
 

@@ -1,11 +1,14 @@
 //! `conversa`: the service and its operator commands.
 
 use std::net::TcpListener;
+use std::sync::Arc;
+use std::time::Duration;
 
 use actix_web::{HttpServer, web};
 use anyhow::Context;
 use app_http::config::Config;
 use app_http::simulate::{self, SimulateCommand};
+use app_http::workers::Workers;
 use app_http::{server, telemetry, wiring};
 use chrono::Utc;
 use clap::{Parser, Subcommand};
@@ -113,9 +116,9 @@ async fn seed(config: &Config) -> anyhow::Result<()> {
 }
 
 async fn create_owner(config: &Config, name: String, email: String) -> anyhow::Result<()> {
-    let state = wiring::app_state(wiring::store(config)?);
+    let tenants = wiring::tenants(wiring::store(config)?);
     let request = NewOwnerRequest { name, email, admin_name: None, admin_email: None };
-    let (created, key) = state.tenants.create_owner(request).await.context("cannot create the owner")?;
+    let (created, key) = tenants.create_owner(request).await.context("cannot create the owner")?;
     println!(
         "{}",
         serde_json::json!({
@@ -128,9 +131,7 @@ async fn create_owner(config: &Config, name: String, email: String) -> anyhow::R
 }
 
 async fn create_api_key(config: &Config, user: uuid::Uuid, name: String) -> anyhow::Result<()> {
-    let state = wiring::app_state(wiring::store(config)?);
-    let (key, plaintext) = state
-        .tenants
+    let (key, plaintext) = wiring::tenants(wiring::store(config)?)
         .create_api_key_for_user(CreateApiKey { user_id: UserId::from(user), name })
         .await
         .context("cannot create the key")?;
@@ -143,7 +144,11 @@ async fn create_api_key(config: &Config, user: uuid::Uuid, name: String) -> anyh
 
 async fn serve(config: Config) -> anyhow::Result<()> {
     let store = wiring::store(&config)?;
-    let mut state = wiring::app_state(store.clone());
+    // Before serving: webhooks spooled by an earlier run are replayed as soon as the drainer
+    // starts, and a second instance on the same directory is refused here.
+    let spool = wiring::spool(&config)?;
+    let account_changes = store.listen_for_account_changes(config.app_database_url());
+    let mut state = wiring::app_state(store.clone(), Arc::new(spool));
     state.public_base_url.clone_from(&config.public_base_url);
     state.metrics_token = config.metrics_token();
     if state.metrics_token.is_none() {
@@ -156,6 +161,11 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     } else {
         None
     };
+    let drainer = Workers::spool_drainer(
+        state.webhooks.clone(),
+        Duration::from_millis(config.spool_drain_interval_ms),
+        state.metrics.clone(),
+    );
     let state = web::Data::new(state);
     let listener = TcpListener::bind((config.host.as_str(), config.port))
         .with_context(|| format!("cannot listen on {}:{}", config.host, config.port))?;
@@ -171,6 +181,8 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     if let Some(workers) = workers {
         workers.shutdown().await;
     }
+    drainer.shutdown().await;
+    account_changes.abort();
     served?;
     tracing::info!("stopped");
     Ok(())

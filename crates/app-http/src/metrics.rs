@@ -14,12 +14,14 @@ use std::time::Duration;
 use ports::DeliveryUpdate;
 use prometheus_client::encoding::text::{encode_eof, encode_registry};
 use prometheus_client::registry::Registry;
-use services::{DispatchReport, InboundOutcome, SweepReport};
+use services::{DispatchReport, DrainReport, InboundOutcome, Receipt, SweepReport};
 
 use crate::problem::ApiError;
 
 pub use http::{RequestLabels, UNMATCHED, record_request};
-pub use labels::{ClosureDetection, InboundWebhook, SendOutcome, StatusCallback, SweepReason, Worker};
+pub use labels::{
+    ClosureDetection, InboundWebhook, SendOutcome, SpoolReplay, StatusCallback, SweepReason, Worker,
+};
 pub use snapshot::StoreSnapshot;
 
 use http::RequestDurations;
@@ -43,6 +45,7 @@ pub struct Metrics {
     sends: LabeledCounter<SendOutcome>,
     sweeper_closures: LabeledCounter<SweepReason>,
     worker_failures: LabeledCounter<Worker>,
+    spool_replays: LabeledCounter<SpoolReplay>,
 }
 
 impl Default for Metrics {
@@ -60,12 +63,12 @@ impl Metrics {
         let inbound_webhooks = LabeledCounter::register(
             &mut registry,
             "inbound_webhooks",
-            "Inbound-message webhooks by outcome: stored, duplicate, rejected (4xx), failed (5xx)",
+            "Inbound-message webhooks by outcome: stored, duplicate, spooled, rejected (4xx), failed (5xx)",
         );
         let status_callbacks = LabeledCounter::register(
             &mut registry,
             "status_callbacks",
-            "Delivery-status callbacks by outcome: advanced, unchanged, unknown_sid, rejected (4xx), failed (5xx)",
+            "Delivery-status callbacks by outcome: advanced, unchanged, unknown_sid, spooled, rejected (4xx), failed (5xx)",
         );
         let closure_detections = LabeledCounter::register(
             &mut registry,
@@ -87,6 +90,11 @@ impl Metrics {
             "worker_failures",
             "Background worker rounds that failed (the database did not answer, mostly), by worker",
         );
+        let spool_replays = LabeledCounter::register(
+            &mut registry,
+            "spool_replays",
+            "Spooled webhooks the drainer handled, by outcome: replayed (stored) or failed (buried as dead letters)",
+        );
         Self {
             registry,
             requests,
@@ -96,6 +104,7 @@ impl Metrics {
             sends,
             sweeper_closures,
             worker_failures,
+            spool_replays,
         }
     }
 
@@ -106,15 +115,16 @@ impl Metrics {
 
     /// Records an inbound-message webhook: its outcome, and closure detection's result when it
     /// ran.
-    pub fn record_inbound(&self, result: Result<&InboundOutcome, &ApiError>) {
+    pub fn record_inbound(&self, result: Result<&Receipt<InboundOutcome>, &ApiError>) {
         let outcome = match result {
-            Ok(outcome) if outcome.duplicate => InboundWebhook::Duplicate,
-            Ok(_) => InboundWebhook::Stored,
+            Ok(Receipt::Stored(outcome)) if outcome.duplicate => InboundWebhook::Duplicate,
+            Ok(Receipt::Stored(_)) => InboundWebhook::Stored,
+            Ok(Receipt::Spooled) => InboundWebhook::Spooled,
             Err(error) if error.status().is_client_error() => InboundWebhook::Rejected,
             Err(_) => InboundWebhook::Failed,
         };
         self.inbound_webhooks.inc(outcome);
-        if let Ok(outcome) = result
+        if let Ok(Receipt::Stored(outcome)) = result
             && outcome.closure.is_some()
         {
             let result = if outcome.closed { ClosureDetection::Closed } else { ClosureDetection::KeptOpen };
@@ -123,14 +133,21 @@ impl Metrics {
     }
 
     /// Records a delivery-status callback.
-    pub fn record_status_callback(&self, result: Result<&DeliveryUpdate, &ApiError>) {
+    pub fn record_status_callback(&self, result: Result<&Receipt<DeliveryUpdate>, &ApiError>) {
         self.status_callbacks.inc(match result {
-            Ok(DeliveryUpdate::Advanced(_)) => StatusCallback::Advanced,
-            Ok(DeliveryUpdate::Unchanged(_)) => StatusCallback::Unchanged,
-            Ok(DeliveryUpdate::UnknownSid) => StatusCallback::UnknownSid,
+            Ok(Receipt::Stored(DeliveryUpdate::Advanced(_))) => StatusCallback::Advanced,
+            Ok(Receipt::Stored(DeliveryUpdate::Unchanged(_))) => StatusCallback::Unchanged,
+            Ok(Receipt::Stored(DeliveryUpdate::UnknownSid)) => StatusCallback::UnknownSid,
+            Ok(Receipt::Spooled) => StatusCallback::Spooled,
             Err(error) if error.status().is_client_error() => StatusCallback::Rejected,
             Err(_) => StatusCallback::Failed,
         });
+    }
+
+    /// Records one drain of the webhook spool.
+    pub fn record_drain(&self, report: &DrainReport) {
+        self.spool_replays.add(SpoolReplay::Replayed, report.replayed);
+        self.spool_replays.add(SpoolReplay::Failed, report.buried);
     }
 
     /// Records one dispatch round.
@@ -175,7 +192,7 @@ mod tests {
 
     fn encode(metrics: &Metrics) -> String {
         let pool = PoolStatus { max_size: 4, open: 0, idle: 0, waiting: 0 };
-        metrics.encode(&StoreSnapshot { pool, send_queue: None, at: Utc::now() }).unwrap()
+        metrics.encode(&StoreSnapshot { pool, send_queue: None, spool: None, at: Utc::now() }).unwrap()
     }
 
     #[track_caller]
@@ -215,7 +232,7 @@ mod tests {
         metrics.record_inbound(Err(&forbidden));
         metrics.record_inbound(Err(&unavailable));
         metrics.record_status_callback(Err(&forbidden));
-        metrics.record_status_callback(Ok(&DeliveryUpdate::UnknownSid));
+        metrics.record_status_callback(Ok(&Receipt::Stored(DeliveryUpdate::UnknownSid)));
         assert_lines(
             &encode(&metrics),
             &[

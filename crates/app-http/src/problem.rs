@@ -126,6 +126,9 @@ impl From<ServiceError> for ApiError {
             ServiceError::Forbidden { .. } => {
                 Self::new(StatusCode::FORBIDDEN, code, "Forbidden", error.to_string())
             }
+            ServiceError::InvalidSignature(detail) => {
+                Self::new(StatusCode::FORBIDDEN, code, "Forbidden", detail)
+            }
             ServiceError::Invalid { field, ref reason } => Self::new(
                 StatusCode::UNPROCESSABLE_ENTITY,
                 code,

@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use adapters_postgres::PgStore;
 use domain::SecretString;
+use ports::WebhookSpool;
 use services::{
     ConversationService, FeatureService, MessageService, TenantService, TwilioAccountService,
     TwilioWebhookService,
@@ -28,6 +29,8 @@ pub struct AppState {
     pub twilio_accounts: TwilioAccountService,
     /// The database, for readiness.
     pub store: PgStore,
+    /// The webhook spool, for its metrics.
+    pub spool: Arc<dyn WebhookSpool>,
     /// The public URL Twilio calls; webhook signatures are checked against it.
     pub public_base_url: String,
     /// What `GET /metrics` exports; the background workers record into it too.

@@ -5,10 +5,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use adapters_postgres::{PgStore, Sha256ApiKeys, TokenCipher, build_pool};
-use adapters_twilio::{TwilioConfig, TwilioGateway};
+use adapters_spool::RedbSpool;
+use adapters_twilio::{TwilioConfig, TwilioGateway, TwilioSignatureVerifier};
 use chrono::{DateTime, Utc};
 use domain::RetryPolicy;
-use ports::{Clock, Jitter};
+use ports::{Clock, Jitter, WebhookSpool};
 use services::{
     ConversationService, FeatureService, LifecycleSweeper, MessageService, OutboundDispatcher, TenantService,
     TwilioAccountService, TwilioWebhookService,
@@ -51,6 +52,9 @@ pub enum WiringError {
     /// The Twilio client could not be built.
     #[error(transparent)]
     Twilio(#[from] adapters_twilio::TwilioSetupError),
+    /// The webhook spool could not be opened.
+    #[error(transparent)]
+    Spool(#[from] adapters_spool::SpoolOpenError),
 }
 
 /// The store for `config`.
@@ -59,13 +63,33 @@ pub enum WiringError {
 /// [`WiringError`].
 pub fn store(config: &Config) -> Result<PgStore, WiringError> {
     let cipher = TokenCipher::from_hex(&config.token_encryption_key)?;
-    Ok(PgStore::new(build_pool(&config.pool_settings())?, cipher))
+    Ok(PgStore::new(build_pool(&config.pool_settings())?, cipher)
+        .with_inbound_deadline(Duration::from_millis(config.webhook_deadline_ms))
+        .with_account_cache_ttl(Duration::from_millis(config.account_cache_ttl_ms)))
 }
 
-/// The use cases over `store`, with fresh metrics and `GET /metrics` open (see
-/// [`Config::metrics_token`]).
+/// Opens the webhook spool for `config` (blocking: at start-up).
+///
+/// # Errors
+/// [`WiringError::Spool`].
+pub fn spool(config: &Config) -> Result<RedbSpool, WiringError> {
+    Ok(RedbSpool::open(config.spool_settings())?)
+}
+
+/// Tenants, users and API keys over `store` (what the operator commands need).
 #[must_use]
-pub fn app_state(store: PgStore) -> AppState {
+pub fn tenants(store: PgStore) -> TenantService {
+    TenantService {
+        directory: Arc::new(store),
+        issuer: Arc::new(Sha256ApiKeys),
+        clock: Arc::new(SystemClock),
+    }
+}
+
+/// The use cases over `store`, webhooks spooling into `spool` when the database cannot take
+/// them, with fresh metrics and `GET /metrics` open (see [`Config::metrics_token`]).
+#[must_use]
+pub fn app_state(store: PgStore, spool: Arc<dyn WebhookSpool>) -> AppState {
     let shared = Arc::new(store.clone());
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     AppState {
@@ -81,18 +105,17 @@ pub fn app_state(store: PgStore) -> AppState {
         },
         webhooks: TwilioWebhookService {
             accounts: shared.clone(),
+            verifier: Arc::new(TwilioSignatureVerifier),
             conversations: shared.clone(),
             messages: shared.clone(),
+            spool: spool.clone(),
             clock: clock.clone(),
         },
-        tenants: TenantService {
-            directory: shared.clone(),
-            issuer: Arc::new(Sha256ApiKeys),
-            clock: clock.clone(),
-        },
+        tenants: tenants(store.clone()),
         features: FeatureService { features: shared.clone(), clock: clock.clone() },
         twilio_accounts: TwilioAccountService { accounts: shared, clock },
         store,
+        spool,
         public_base_url: Config::default().public_base_url,
         metrics: Arc::new(Metrics::new()),
         metrics_token: None,

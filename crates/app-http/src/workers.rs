@@ -7,11 +7,14 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
-use services::{LifecycleSweeper, OutboundDispatcher, ServiceError};
+use services::{LifecycleSweeper, OutboundDispatcher, ServiceError, TwilioWebhookService};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 use crate::metrics::{Metrics, Worker};
+
+/// Spooled webhooks replayed per drain round (one after another, in arrival order).
+const SPOOL_DRAIN_BATCH: usize = 100;
 
 /// Tells the workers to stop, and waits for them.
 #[derive(Debug)]
@@ -57,6 +60,25 @@ impl Workers {
             }
         });
         Self { stop, handles: vec![sweep, dispatch] }
+    }
+
+    /// Starts the drainer of the webhook spool: every `every` while the spool holds webhooks,
+    /// right away again while the database takes them. Every instance runs it, workers enabled
+    /// or not: the spool is the instance's own.
+    #[must_use]
+    pub fn spool_drainer(webhooks: TwilioWebhookService, every: Duration, metrics: Arc<Metrics>) -> Self {
+        let (stop, stopped) = watch::channel(false);
+        let drain = spawn_loop("spool_drainer", every, stopped, move || {
+            let (webhooks, metrics) = (webhooks.clone(), Arc::clone(&metrics));
+            async move {
+                let report = webhooks.drain_spool(SPOOL_DRAIN_BATCH).await.inspect_err(|_| {
+                    metrics.record_worker_failure(Worker::SpoolDrainer);
+                })?;
+                metrics.record_drain(&report);
+                Ok(!report.stalled && report.replayed + report.buried > 0)
+            }
+        });
+        Self { stop, handles: vec![drain] }
     }
 
     /// Signals the workers and waits until each finished its current round.

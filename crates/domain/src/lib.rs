@@ -35,6 +35,7 @@ pub mod events;
 pub mod feature;
 pub mod ids;
 pub mod message;
+pub mod message_sid;
 pub mod phone;
 pub mod secret;
 pub mod send;
@@ -54,6 +55,7 @@ pub use ids::{
     AiResultId, ApiKeyId, ConversationId, FeatureId, MessageId, OwnerId, SendJobId, TwilioAccountId, UserId,
 };
 pub use message::{Media, Message, MessageInputError, NewMessage};
+pub use message_sid::{InvalidMessageSid, MessageSid};
 pub use phone::{ChannelAddress, PhoneNumber, PhoneNumberError};
 pub use secret::SecretString;
 pub use send::{RetryDecision, RetryPolicy, SendJob};

@@ -20,7 +20,9 @@ mod gateway;
 mod messages;
 mod page;
 mod send_queue;
+mod spool;
 mod tenants;
+mod webhooks;
 
 pub use clock::{ApiKeyIssuer, Clock, IssuedApiKey, Jitter};
 pub use conversations::{ConversationFilter, ConversationStore, DetectedClosure};
@@ -29,9 +31,9 @@ pub use gateway::{ChannelCredentials, GatewayError, MessagingGateway, OutboundEn
 pub use messages::{AppendedMessage, DeliveryFailure, DeliveryUpdate, InboundStored, MessageStore};
 pub use page::{Cursor, Page, PageRequest};
 pub use send_queue::{ClaimedSend, SendQueue, SendQueueDepth};
-pub use tenants::{
-    FeatureStore, NewOwnerWithAdmin, OwnerCreated, TenantDirectory, TwilioAccountStore, WebhookAccount,
-};
+pub use spool::{SpoolError, SpoolSeq, SpoolStats, SpooledKind, SpooledWebhook, WebhookSpool};
+pub use tenants::{FeatureStore, NewOwnerWithAdmin, OwnerCreated, TenantDirectory, TwilioAccountStore};
+pub use webhooks::{WebhookAccount, WebhookAccounts, WebhookVerifier};
 
 #[cfg(feature = "mock")]
 pub use clock::{MockApiKeyIssuer, MockClock, MockJitter};
@@ -44,4 +46,8 @@ pub use messages::MockMessageStore;
 #[cfg(feature = "mock")]
 pub use send_queue::MockSendQueue;
 #[cfg(feature = "mock")]
+pub use spool::MockWebhookSpool;
+#[cfg(feature = "mock")]
 pub use tenants::{MockFeatureStore, MockTenantDirectory, MockTwilioAccountStore};
+#[cfg(feature = "mock")]
+pub use webhooks::{MockWebhookAccounts, MockWebhookVerifier};

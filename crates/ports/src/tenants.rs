@@ -1,7 +1,7 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use domain::{
-    AccountSid, ApiKey, ApiKeyId, ChannelAddress, Feature, FeatureName, FeatureUpdate, NewApiKey, NewOwner,
+    ApiKey, ApiKeyId, ChannelAddress, Feature, FeatureName, FeatureUpdate, NewApiKey, NewOwner,
     NewTwilioAccount, NewUser, Owner, OwnerId, Principal, TwilioAccount, TwilioAccountId, TwilioCredentials,
     User, UserId,
 };
@@ -160,17 +160,8 @@ pub trait FeatureStore: Send + Sync {
     ) -> Result<Feature, StoreError>;
 }
 
-/// What a webhook needs to know about the tenant whose Twilio account it names.
-#[derive(Clone, Debug, PartialEq)]
-pub struct WebhookAccount {
-    /// The account and its auth token (the signature's key).
-    pub credentials: TwilioCredentials,
-    /// The tenant's features (its settings).
-    pub features: Vec<Feature>,
-}
-
 /// Tenants' Twilio accounts. Auth tokens go in encrypted and come out only through
-/// [`TwilioAccountStore::webhook_account`] and [`TwilioAccountStore::credentials_for_number`],
+/// [`crate::WebhookAccounts::webhook_account`] and [`TwilioAccountStore::credentials_for_number`],
 /// which no API response uses.
 #[cfg_attr(feature = "mock", mockall::automock)]
 #[async_trait]
@@ -202,18 +193,10 @@ pub trait TwilioAccountStore: Send + Sync {
         id: TwilioAccountId,
     ) -> Result<TwilioAccount, StoreError>;
 
-    /// The active account with this Account SID, its token and its tenant's features, before
-    /// any tenant is known (webhooks identify the tenant this way), in one read: it is the
-    /// first thing every webhook needs.
-    ///
-    /// # Errors
-    /// [`StoreError::Unavailable`]; [`StoreError::Corrupt`] when the token cannot be decrypted.
-    async fn webhook_account(&self, account_sid: AccountSid) -> Result<Option<WebhookAccount>, StoreError>;
-
     /// The tenant's active account owning `business`, with its token (for sending).
     ///
     /// # Errors
-    /// As [`TwilioAccountStore::webhook_account`].
+    /// [`StoreError::Unavailable`]; [`StoreError::Corrupt`] when the token cannot be decrypted.
     async fn credentials_for_number(
         &self,
         owner_id: OwnerId,

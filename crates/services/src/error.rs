@@ -9,7 +9,7 @@ use ports::StoreError;
 ///
 /// | variant | status |
 /// | --- | --- |
-/// | [`Forbidden`](Self::Forbidden) | 403 |
+/// | [`Forbidden`](Self::Forbidden), [`InvalidSignature`](Self::InvalidSignature) | 403 |
 /// | [`Invalid`](Self::Invalid), [`Rejected`](Self::Rejected) | 422 |
 /// | [`NotFound`](Self::NotFound) | 404 |
 /// | [`Conflict`](Self::Conflict), [`ConversationClosed`](Self::ConversationClosed) | 409 |
@@ -26,6 +26,10 @@ pub enum ServiceError {
         /// The least role that would have been allowed.
         required: UserRole,
     },
+    /// A webhook's signature did not verify, or its account is unknown (the two look the same
+    /// to the sender); the text says which check failed, for the sender.
+    #[error("{0}")]
+    InvalidSignature(&'static str),
     /// The input was refused; `field` names the part at fault (as the client spelled it).
     #[error("invalid `{field}`: {reason}")]
     Invalid {
@@ -66,6 +70,7 @@ impl ServiceError {
     pub const fn code(&self) -> &'static str {
         match self {
             Self::Forbidden { .. } => "forbidden",
+            Self::InvalidSignature(_) => "invalid_signature",
             Self::Invalid { .. } => "invalid_input",
             Self::NotFound => "not_found",
             Self::Conflict(_) => "conflict",

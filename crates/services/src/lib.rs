@@ -44,6 +44,6 @@ pub use tenants::{
 };
 pub use twilio_accounts::{CreateTwilioAccount, MAX_FRIENDLY_NAME_CHARS, TwilioAccountService};
 pub use webhooks::{
-    CLOSURE_MODEL, DeliveryCallback, InboundMessage, InboundOutcome, MAX_MESSAGE_SID_CHARS,
+    CLOSURE_MODEL, DrainReport, Form, InboundOutcome, Receipt, SignedWebhook, StatusOutcome,
     TwilioWebhookService,
 };

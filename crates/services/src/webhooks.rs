@@ -1,36 +1,68 @@
-//! Twilio's webhooks: inbound messages and delivery-status callbacks.
+//! Twilio's webhooks: inbound messages and delivery-status callbacks, each one use case from the
+//! request as received to the stored result.
 //!
-//! The tenant is found from the webhook's Account SID ([`TwilioWebhookService::resolve_account`]);
-//! the HTTP layer then checks the request's signature with the returned auth token, and only
-//! then hands the request to [`TwilioWebhookService::handle_inbound`] or
-//! [`TwilioWebhookService::apply_status`].
+//! Every webhook goes the same way: find the account its `AccountSid` names → verify the
+//! signature with that account's token ([`WebhookVerifier`]) → parse the fields into domain
+//! values → store. Nothing is stored, or spooled, before the signature and the fields pass. When
+//! the database cannot take a verified, valid webhook, it is kept in the local [`WebhookSpool`]
+//! and acknowledged; [`TwilioWebhookService::drain_spool`] replays it later. The auth token never
+//! leaves this module.
 
 use std::sync::Arc;
 
 use domain::AccountSid;
-use ports::{Clock, ConversationStore, MessageStore, TwilioAccountStore, WebhookAccount};
+use ports::{
+    Clock, ConversationStore, MessageStore, SpoolError, SpooledKind, SpooledWebhook, StoreError,
+    WebhookAccount, WebhookAccounts, WebhookSpool, WebhookVerifier,
+};
 
 use crate::ServiceError;
 
 mod delivery;
+mod form;
 mod inbound;
+mod replay;
 
-pub use delivery::DeliveryCallback;
-pub use inbound::{CLOSURE_MODEL, InboundMessage, InboundOutcome};
+pub use delivery::StatusOutcome;
+pub use form::Form;
+pub use inbound::{CLOSURE_MODEL, InboundOutcome};
+pub use replay::DrainReport;
 
-/// The longest provider message id accepted (Twilio's are 34 characters).
-pub const MAX_MESSAGE_SID_CHARS: usize = 64;
+/// A webhook as it arrived, before anything in it is trusted.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SignedWebhook {
+    /// The full public URL Twilio requested (the configured base URL, the path and query):
+    /// the signature covers it.
+    pub url: String,
+    /// The `X-Twilio-Signature` header, if any.
+    pub signature: Option<String>,
+    /// The form fields, in order (repeated names kept).
+    pub fields: Vec<(String, String)>,
+}
+
+/// What became of a verified, valid webhook.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Receipt<T> {
+    /// Stored in the database, with what storing it did.
+    Stored(T),
+    /// The database could not take it; it is in the local spool, to be replayed.
+    Spooled,
+}
 
 /// Use cases behind Twilio's webhooks. They act for the tenant owning the Twilio account, not
 /// for a principal.
 #[derive(Clone)]
 pub struct TwilioWebhookService {
-    /// Twilio accounts, to find the tenant of a webhook (and its settings).
-    pub accounts: Arc<dyn TwilioAccountStore>,
+    /// The accounts webhooks name (with their tokens and their tenants' settings).
+    pub accounts: Arc<dyn WebhookAccounts>,
+    /// Checks Twilio's signatures.
+    pub verifier: Arc<dyn WebhookVerifier>,
     /// Conversations, to close one that closure detection decides has ended.
     pub conversations: Arc<dyn ConversationStore>,
     /// Messages.
     pub messages: Arc<dyn MessageStore>,
+    /// Where webhooks wait while the database is unavailable.
+    pub spool: Arc<dyn WebhookSpool>,
     /// Time.
     pub clock: Arc<dyn Clock>,
 }
@@ -41,32 +73,65 @@ impl std::fmt::Debug for TwilioWebhookService {
     }
 }
 
-impl TwilioWebhookService {
-    /// The active account with this Account SID, its auth token (for the signature check) and
-    /// its tenant's features; `None` when no active account has it.
-    ///
-    /// # Errors
-    /// [`ServiceError::Invalid`] naming `AccountSid` when it is malformed; storage errors.
-    #[tracing::instrument(skip_all, fields(account_sid = tracing::field::Empty))]
-    pub async fn resolve_account(&self, account_sid: &str) -> Result<Option<WebhookAccount>, ServiceError> {
-        let sid = AccountSid::parse(account_sid).map_err(|e| ServiceError::invalid("AccountSid", e))?;
-        tracing::Span::current().record("account_sid", sid.as_str());
-        let account = self.accounts.webhook_account(sid).await?;
-        if account.is_none() {
-            tracing::warn!("webhook for an unknown or inactive Twilio account");
-        }
-        Ok(account)
-    }
+/// A webhook whose signature verified, with its account.
+struct Verified {
+    account: Arc<WebhookAccount>,
+    account_sid: AccountSid,
+    form: Form,
 }
 
-/// Checks a provider message id: 1 to [`MAX_MESSAGE_SID_CHARS`] characters, no spaces.
-fn message_sid(raw: &str) -> Result<String, ServiceError> {
-    let sid = raw.trim();
-    if sid.is_empty() || sid.chars().count() > MAX_MESSAGE_SID_CHARS || sid.chars().any(char::is_whitespace) {
-        return Err(ServiceError::invalid(
-            "MessageSid",
-            format!("must be 1 to {MAX_MESSAGE_SID_CHARS} characters without spaces"),
-        ));
+impl TwilioWebhookService {
+    /// Finds the account the webhook names and checks its signature with the account's token.
+    /// An unknown account gets the same answer as a bad signature: nothing to tell a prober.
+    async fn verify(&self, webhook: SignedWebhook) -> Result<Verified, ServiceError> {
+        let form = Form::new(webhook.fields);
+        let account_sid = AccountSid::parse(form.required("AccountSid")?)
+            .map_err(|e| ServiceError::invalid("AccountSid", e))?;
+        tracing::Span::current().record("account_sid", account_sid.as_str());
+        let signature = webhook
+            .signature
+            .ok_or(ServiceError::InvalidSignature("the X-Twilio-Signature header is missing"))?;
+        let Some(account) = self.accounts.webhook_account(&account_sid).await? else {
+            tracing::warn!("webhook for an unknown or inactive Twilio account");
+            return Err(ServiceError::InvalidSignature("invalid signature"));
+        };
+        if !self.verifier.verify(&account.credentials.auth_token, &webhook.url, form.fields(), &signature) {
+            tracing::warn!("webhook signature rejected");
+            return Err(ServiceError::InvalidSignature("invalid signature"));
+        }
+        Ok(Verified { account, account_sid, form })
     }
-    Ok(sid.to_owned())
+
+    /// Keeps a verified, valid webhook the database could not take.
+    async fn spool(
+        &self,
+        kind: SpooledKind,
+        verified: Verified,
+        store_error: &StoreError,
+    ) -> Result<(), ServiceError> {
+        let entry = SpooledWebhook {
+            kind,
+            account_sid: verified.account_sid.into(),
+            fields: verified.form.into_fields(),
+            received_at: self.clock.now(),
+        };
+        match self.spool.push(entry).await {
+            Ok(seq) => {
+                tracing::warn!(error = %store_error, seq = seq.0, "database unavailable; webhook spooled");
+                Ok(())
+            }
+            Err(SpoolError::Full) => {
+                tracing::error!(error = %store_error, "database unavailable and the webhook spool is full");
+                Err(ServiceError::Unavailable(
+                    "the database is unavailable and the webhook spool is full".into(),
+                ))
+            }
+            Err(SpoolError::Storage(why)) => {
+                tracing::error!(error = %store_error, spool_error = %why, "database unavailable and the spool failed");
+                Err(ServiceError::Unavailable(format!(
+                    "the database is unavailable and the spool failed: {why}"
+                )))
+            }
+        }
+    }
 }

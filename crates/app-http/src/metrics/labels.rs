@@ -92,9 +92,12 @@ label_values! {
         Stored => "stored",
         /// Twilio delivered a MessageSid already stored; nothing was written.
         Duplicate => "duplicate",
+        /// The database could not take it; kept in the local spool and acknowledged.
+        Spooled => "spooled",
         /// Refused with a 4xx: bad signature, unknown account, invalid or missing fields.
         Rejected => "rejected",
-        /// Failed with a 5xx (the database, most likely); Twilio will retry.
+        /// Failed with a 5xx (neither the database nor the spool could take it); Twilio does
+        /// not retry an SMS webhook, so this message is lost unless a fallback URL is set.
         Failed => "failed",
     }
 }
@@ -108,6 +111,8 @@ label_values! {
         Unchanged => "unchanged",
         /// No stored message has the callback's MessageSid.
         UnknownSid => "unknown_sid",
+        /// The database could not take it; kept in the local spool.
+        Spooled => "spooled",
         /// Refused with a 4xx.
         Rejected => "rejected",
         /// Failed with a 5xx.
@@ -156,6 +161,8 @@ label_values! {
         Sweeper => "sweeper",
         /// The outbound dispatcher.
         Dispatcher => "dispatcher",
+        /// The webhook spool's drainer (a failed round: the spool itself could not be read).
+        SpoolDrainer => "spool_drainer",
     }
 }
 
@@ -196,5 +203,16 @@ mod tests {
         encode_registry(&mut text, &registry).unwrap();
         assert!(text.contains("closures_total{reason=\"expired\"} 0\n"), "{text}");
         assert!(text.contains("closures_total{reason=\"idle_timeout\"} 3\n"), "{text}");
+    }
+}
+
+label_values! {
+    /// What the spool drainer did with a spooled webhook.
+    SpoolReplay, key = "outcome" {
+        /// Stored in the database (or found already there) and removed from the spool.
+        Replayed => "replayed",
+        /// Can never be stored (its account is gone, its fields no longer fit): moved to the
+        /// spool's dead letters.
+        Failed => "failed",
     }
 }

@@ -6,7 +6,7 @@ use std::sync::atomic::AtomicU64;
 
 use adapters_postgres::PoolStatus;
 use chrono::{DateTime, Utc};
-use ports::SendQueueDepth;
+use ports::{SendQueueDepth, SpoolStats};
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::registry::{Registry, Unit};
@@ -20,6 +20,8 @@ pub struct StoreSnapshot {
     pub pool: PoolStatus,
     /// The send queue; `None` when it could not be counted in time (its series are left out).
     pub send_queue: Option<SendQueueDepth>,
+    /// The webhook spool; `None` when it could not be read (its series are left out).
+    pub spool: Option<SpoolStats>,
     /// When it was read.
     pub at: DateTime<Utc>,
 }
@@ -83,6 +85,33 @@ impl StoreSnapshot {
                 oldest,
             );
         }
+        if let Some(spool) = self.spool {
+            registry.register(
+                "spool_webhooks",
+                "Webhooks in the local spool waiting for the database (accepted while it was unavailable)",
+                gauge(spool.depth),
+            );
+            registry.register_with_unit(
+                "spool",
+                "Bytes the waiting spooled webhooks take (the bound is CONVERSA_SPOOL_MAX_BYTES)",
+                Unit::Bytes,
+                gauge(spool.bytes),
+            );
+            let waited = spool.oldest_received_at.map_or(0.0, |at| (self.at - at).as_seconds_f64().max(0.0));
+            let oldest = Gauge::<f64, AtomicU64>::default();
+            oldest.set(waited);
+            registry.register_with_unit(
+                "spool_oldest_age",
+                "How long the oldest spooled webhook has waited for the database (0 when none)",
+                Unit::Seconds,
+                oldest,
+            );
+            registry.register(
+                "spool_dead_letters",
+                "Spooled webhooks set aside because they can never be stored",
+                gauge(spool.buried),
+            );
+        }
         registry
     }
 }
@@ -107,7 +136,7 @@ mod tests {
         let at = Utc.with_ymd_and_hms(2026, 11, 25, 12, 0, 30).unwrap();
         let depth =
             SendQueueDepth { due: 3, deferred: 4, oldest_due_at: Some(at - chrono::Duration::seconds(30)) };
-        let text = encode(&StoreSnapshot { pool: POOL, send_queue: Some(depth), at });
+        let text = encode(&StoreSnapshot { pool: POOL, send_queue: Some(depth), spool: None, at });
         for line in [
             "conversa_db_pool_connections{state=\"in_use\"} 3\n",
             "conversa_db_pool_connections{state=\"idle\"} 2\n",
@@ -123,7 +152,7 @@ mod tests {
 
     #[test]
     fn a_queue_that_could_not_be_counted_is_left_out() {
-        let text = encode(&StoreSnapshot { pool: POOL, send_queue: None, at: Utc::now() });
+        let text = encode(&StoreSnapshot { pool: POOL, send_queue: None, spool: None, at: Utc::now() });
         assert!(text.contains("conversa_db_pool_waiting 1\n"), "{text}");
         assert!(!text.contains("send_queue"), "{text}");
     }

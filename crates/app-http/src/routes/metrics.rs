@@ -37,6 +37,12 @@ pub async fn scrape(state: web::Data<AppState>, req: HttpRequest) -> Result<Http
     let snapshot = StoreSnapshot {
         pool: state.store.pool_status(),
         send_queue: send_queue_depth(&state.store, at).await,
+        spool: state
+            .spool
+            .stats()
+            .await
+            .inspect_err(|error| tracing::warn!(%error, "metrics: the webhook spool could not be read"))
+            .ok(),
         at,
     };
     let text = state.metrics.encode(&snapshot).map_err(|error| {

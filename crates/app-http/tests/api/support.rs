@@ -5,6 +5,7 @@
 use std::future::Future;
 use std::pin::Pin;
 use std::rc::Rc;
+use std::sync::Arc;
 use std::time::Duration;
 
 use actix_web::http::StatusCode;
@@ -12,11 +13,14 @@ use actix_web::http::header::{AUTHORIZATION, CONTENT_TYPE, HeaderMap};
 use actix_web::test::{self, TestRequest};
 use actix_web::web::{self, Bytes};
 use adapters_postgres::{PgStore, PoolSettings, TokenCipher, build_pool};
+use adapters_spool::{RedbSpool, SpoolSettings};
 use app_http::state::AppState;
 use app_http::{server, wiring};
 use domain::SecretString;
+use ports::WebhookSpool;
 use serde_json::{Value, json};
 use services::NewOwnerRequest;
+use tempfile::TempDir;
 use test_db::TestDb;
 
 /// The token encryption key of every test store.
@@ -107,6 +111,8 @@ pub struct TestApp {
     pub state: web::Data<AppState>,
     /// Kept so the database lives as long as the app; `None` for an unreachable store.
     _db: Option<TestDb>,
+    /// The spool's directory, removed with the app.
+    _spool_dir: TempDir,
 }
 
 /// The application over a fresh database with the default body limit.
@@ -118,15 +124,16 @@ pub async fn spawn_app() -> TestApp {
 pub async fn spawn_app_with_limit(limit: usize) -> TestApp {
     let db = TestDb::new().await;
     let store = store(PoolSettings::new(db.app_url()));
-    build(wiring::app_state(store), limit, Some(db)).await
+    let (state, spool_dir) = state(store);
+    build(state, spool_dir, limit, Some(db)).await
 }
 
 /// The application over a fresh database whose `GET /metrics` requires `token`.
 pub async fn spawn_app_with_metrics_token(token: &str) -> TestApp {
     let db = TestDb::new().await;
-    let mut state = wiring::app_state(store(PoolSettings::new(db.app_url())));
+    let (mut state, spool_dir) = state(store(PoolSettings::new(db.app_url())));
     state.metrics_token = Some(SecretString::new(token));
-    build(state, BODY_LIMIT, Some(db)).await
+    build(state, spool_dir, BODY_LIMIT, Some(db)).await
 }
 
 /// The application over a store whose database does not answer (nothing listens on port 1).
@@ -135,7 +142,21 @@ pub async fn spawn_app_without_database() -> TestApp {
     let mut settings = PoolSettings::new(url);
     settings.acquire_timeout = Duration::from_millis(300);
     settings.connect_timeout = Duration::from_millis(300);
-    build(wiring::app_state(store(settings)), BODY_LIMIT, None).await
+    let (state, spool_dir) = state(store(settings));
+    build(state, spool_dir, BODY_LIMIT, None).await
+}
+
+/// A webhook spool of its own, in a directory removed with the app.
+fn spool() -> (Arc<dyn WebhookSpool>, TempDir) {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let settings = SpoolSettings { dir: dir.path().to_owned(), max_bytes: 16 * 1024 * 1024 };
+    (Arc::new(RedbSpool::open(settings).expect("the spool opens")), dir)
+}
+
+/// The app's state over `store` with a spool of its own.
+fn state(store: PgStore) -> (AppState, TempDir) {
+    let (spool, dir) = spool();
+    (wiring::app_state(store, spool), dir)
 }
 
 fn store(settings: PoolSettings) -> PgStore {
@@ -143,7 +164,7 @@ fn store(settings: PoolSettings) -> PgStore {
     PgStore::new(pool, TokenCipher::from_hex(CIPHER_KEY).expect("a valid key"))
 }
 
-async fn build(state: AppState, limit: usize, db: Option<TestDb>) -> TestApp {
+async fn build(state: AppState, spool_dir: TempDir, limit: usize, db: Option<TestDb>) -> TestApp {
     let state = web::Data::new(state);
     let service = Rc::new(test::init_service(server::app(state.clone(), limit)).await);
     let call: Call = Box::new(move |request: TestRequest| {
@@ -155,7 +176,7 @@ async fn build(state: AppState, limit: usize, db: Option<TestDb>) -> TestApp {
             Response { status, headers, body: test::read_body(response).await }
         })
     });
-    TestApp { call, state, _db: db }
+    TestApp { call, state, _db: db, _spool_dir: spool_dir }
 }
 
 /// A tenant made by an operator: its admin and the admin's first key.

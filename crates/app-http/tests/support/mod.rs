@@ -33,10 +33,16 @@ impl Env {
     /// `conversa` on a free local port, against `db`, sending to the Twilio API at `twilio`,
     /// with fast background workers.
     pub fn new(db: &TestDb, twilio: &str) -> Self {
+        Self::with_database(db.owner_url(), db.app_url(), twilio)
+    }
+
+    /// As [`Env::new`], against the database at `owner_url` (the schema owner) and `app_url`
+    /// (the application role).
+    pub fn with_database(owner_url: String, app_url: String, twilio: &str) -> Self {
         let port = free_port();
         let vars = vec![
-            ("DATABASE_URL", db.owner_url()),
-            ("CONVERSA_APP_DATABASE_URL", db.app_url()),
+            ("DATABASE_URL", owner_url),
+            ("CONVERSA_APP_DATABASE_URL", app_url),
             ("CONVERSA_PORT", port.to_string()),
             ("CONVERSA_HOST", "127.0.0.1".to_owned()),
             ("CONVERSA_PUBLIC_BASE_URL", format!("http://127.0.0.1:{port}")),
@@ -46,7 +52,19 @@ impl Env {
             ("CONVERSA_SWEEP_INTERVAL_MS", "1000".to_owned()),
             ("CONVERSA_LOG_FORMAT", "json".to_owned()),
         ];
-        Self { vars, dir: PathBuf::from(env!("CARGO_TARGET_TMPDIR")), port }
+        let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"));
+        let mut env = Self { vars, dir, port };
+        // One spool per server: a spool directory serves one instance at a time.
+        let spool = env.dir.join(format!("spool-{port}"));
+        let _ = std::fs::remove_dir_all(&spool);
+        env.set("CONVERSA_SPOOL_DIR", spool.display().to_string());
+        env
+    }
+
+    /// Sets (or replaces) one variable of every run.
+    pub fn set(&mut self, name: &'static str, value: impl Into<String>) {
+        self.vars.retain(|(existing, _)| *existing != name);
+        self.vars.push((name, value.into()));
     }
 
     /// The server's base URL, also its public URL (`http://127.0.0.1:port`).
@@ -146,7 +164,7 @@ impl Drop for Server {
     }
 }
 
-fn free_port() -> u16 {
+pub fn free_port() -> u16 {
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind a free port");
     listener.local_addr().expect("local address").port()
 }

@@ -5,37 +5,17 @@ use chrono::{DateTime, Utc};
 use domain::closure::{ClosureAssessment, ClosureConfig, ClosureDetector, MAX_WINDOW};
 use domain::{
     CLOSURE_DETECTION_KIND, ChannelAddress, Conversation, DeliveryStatus, Media, Message, MessageBody,
-    MessageDirection, MessageOwner, MessageType, NewAiResult, NewConversation, NewMessage, TenantSettings,
+    MessageDirection, MessageOwner, MessageSid, MessageType, NewAiResult, NewConversation, NewMessage,
     TwilioAccount,
 };
-use ports::{InboundStored, StoreError, WebhookAccount};
+use ports::{InboundStored, SpooledKind, StoreError, WebhookAccount};
 use serde_json::{Map, Value};
 
-use super::{TwilioWebhookService, message_sid};
+use super::{Form, Receipt, SignedWebhook, TwilioWebhookService};
 use crate::ServiceError;
 
 /// The `model` recorded with a closure assessment.
 pub const CLOSURE_MODEL: &str = "conversa-closure-v1";
-
-/// An inbound message as Twilio posts it (`MessageSid`, `From`, `To`, `Body`, `MediaUrlN`,
-/// `ProfileName`, `WaId`), after the signature check.
-#[derive(Clone, Debug, PartialEq, Default)]
-pub struct InboundMessage {
-    /// Twilio's id of the message.
-    pub message_sid: String,
-    /// The customer, `+…` or `whatsapp:+…`.
-    pub from: String,
-    /// The tenant's number, `+…` or `whatsapp:+…`.
-    pub to: String,
-    /// The text; blank counts as none.
-    pub body: Option<String>,
-    /// Attachments.
-    pub media: Vec<Media>,
-    /// The customer's WhatsApp profile name.
-    pub profile_name: Option<String>,
-    /// The customer's WhatsApp id.
-    pub wa_id: Option<String>,
-}
 
 /// What handling an inbound message did.
 #[derive(Clone, Debug, PartialEq)]
@@ -56,40 +36,66 @@ pub struct InboundOutcome {
     pub auto_reply: Option<String>,
 }
 
+/// An inbound message, parsed: the conversation to open if none is active, and the message.
+pub(super) struct ParsedInbound {
+    conversation: NewConversation,
+    message: NewMessage,
+}
+
 impl TwilioWebhookService {
-    /// Stores a customer's message in the tenant's active conversation between the two numbers
-    /// (opening one if needed), once per `MessageSid`. Then, unless the tenant turned it off,
-    /// runs closure detection on the conversation's latest turns and closes the conversation as
-    /// `user_closed` when it has ended, recording the assessment on the message. A conversation
-    /// closed meanwhile by someone else is not an error, and neither is a failing detection
-    /// (logged; the stored message is what matters). `webhook` is what
-    /// [`TwilioWebhookService::resolve_account`] found; the tenant's settings come from its
-    /// features.
+    /// A customer's message, from the request as Twilio sent it: verify it (see
+    /// [`TwilioWebhookService`]), parse it, then store it in the tenant's active conversation
+    /// between the two numbers (opening one if needed), once per `MessageSid`; then, unless the
+    /// tenant turned it off, run closure detection on the conversation's latest turns and close
+    /// the conversation as `user_closed` when it has ended, recording the assessment on the
+    /// message. A conversation closed meanwhile by someone else is not an error, and neither is a
+    /// failing detection (logged; the stored message is what matters). When the database cannot
+    /// take the message it is spooled instead ([`Receipt::Spooled`]).
     ///
     /// # Errors
-    /// [`ServiceError::Invalid`] naming `MessageSid`, `From`, `To`, `Body` or `MediaUrl`
-    /// (including a `To` that is not one of the account's numbers); storage errors.
-    #[tracing::instrument(skip_all, fields(owner_id = %webhook.credentials.account.owner_id, conversation_id, message_id))]
-    pub async fn handle_inbound(
+    /// [`ServiceError::InvalidSignature`] for an unknown account or a bad signature;
+    /// [`ServiceError::Invalid`] naming `AccountSid`, `MessageSid`, `From`, `To`, `Body`,
+    /// `NumMedia` or `MediaUrl` (including a `To` that is not one of the account's numbers);
+    /// [`ServiceError::Unavailable`] when the account cannot be looked up, or when neither the
+    /// database nor the spool can take the message.
+    #[tracing::instrument(skip_all, fields(account_sid, owner_id, conversation_id, message_id))]
+    pub async fn receive_inbound(
+        &self,
+        webhook: SignedWebhook,
+    ) -> Result<Receipt<InboundOutcome>, ServiceError> {
+        let verified = self.verify(webhook).await?;
+        let parsed = parse_inbound(&verified.account.credentials.account, &verified.form)?;
+        match self.store_inbound(&verified.account, parsed, self.clock.now()).await {
+            Ok(outcome) => Ok(Receipt::Stored(outcome)),
+            Err(error @ StoreError::Unavailable(_)) => {
+                self.spool(SpooledKind::Inbound, verified, &error).await?;
+                Ok(Receipt::Spooled)
+            }
+            Err(other) => Err(other.into()),
+        }
+    }
+
+    /// Stores a parsed message as of `now` and runs closure detection (see
+    /// [`TwilioWebhookService::receive_inbound`]).
+    pub(super) async fn store_inbound(
         &self,
         webhook: &WebhookAccount,
-        input: InboundMessage,
-    ) -> Result<InboundOutcome, ServiceError> {
-        let account = &webhook.credentials.account;
-        let (new_conversation, message) = parse_inbound(account, input)?;
-        let owner_id = account.owner_id;
-        let settings = TenantSettings::from_features(&webhook.features);
-        let now = self.clock.now();
-        let candidate = Conversation::open(owner_id, new_conversation, &settings.lifecycle, now);
-        // Closure detection's window is read with the store, in its transaction: one round of
-        // the database fewer on the webhook's hot path.
+        parsed: ParsedInbound,
+        now: DateTime<Utc>,
+    ) -> Result<InboundOutcome, StoreError> {
+        let owner_id = webhook.credentials.account.owner_id;
+        let span = tracing::Span::current();
+        span.record("owner_id", tracing::field::display(owner_id));
+        let settings = &webhook.settings;
+        let candidate = Conversation::open(owner_id, parsed.conversation, &settings.lifecycle, now);
+        // Closure detection's window is read with the store, in its statement: the webhook's
+        // hot path is one round trip to the database.
         let window = settings.closure.as_ref().map_or(0, |config| {
             // Bounded even if a stored configuration escaped validation.
             u32::try_from(config.window.clamp(1, MAX_WINDOW)).unwrap_or(1)
         });
         let InboundStored { conversation, message, conversation_created, duplicate, recent } =
-            self.messages.store_inbound(candidate, message, window, now).await?;
-        let span = tracing::Span::current();
+            self.messages.store_inbound(candidate, parsed.message, window, now).await?;
         span.record("conversation_id", tracing::field::display(conversation.id));
         span.record("message_id", tracing::field::display(message.id));
         let mut outcome = InboundOutcome {
@@ -106,8 +112,8 @@ impl TwilioWebhookService {
             return Ok(outcome);
         }
         tracing::info!(conversation_created, "inbound message stored");
-        outcome.auto_reply = settings.auto_reply;
-        if let Some(config) = settings.closure
+        outcome.auto_reply.clone_from(&settings.auto_reply);
+        if let Some(config) = settings.closure.clone()
             && outcome.conversation.status.is_active()
         {
             // The message is stored and acknowledged either way: failing the webhook here
@@ -126,7 +132,7 @@ impl TwilioWebhookService {
         recent: &[Message],
         outcome: &mut InboundOutcome,
         now: DateTime<Utc>,
-    ) -> Result<(), ServiceError> {
+    ) -> Result<(), StoreError> {
         let conversation = &outcome.conversation;
         let turns: Vec<_> = recent.iter().map(Message::as_turn).collect();
         let assessment = ClosureDetector::new(config).assess(&turns, now);
@@ -135,8 +141,7 @@ impl TwilioWebhookService {
             let record = NewAiResult {
                 kind: CLOSURE_DETECTION_KIND.to_owned(),
                 model: Some(CLOSURE_MODEL.to_owned()),
-                content: serde_json::to_value(&assessment)
-                    .map_err(|e| ServiceError::Internal(e.to_string()))?,
+                content: serde_json::to_value(&assessment).map_err(|e| StoreError::Corrupt(e.to_string()))?,
                 score: Some(assessment.score),
             };
             let closed = self
@@ -159,7 +164,7 @@ impl TwilioWebhookService {
                 Err(StoreError::ConversationClosed(status)) => {
                     tracing::info!(%status, "conversation was closed meanwhile; detection has nothing to do");
                 }
-                Err(other) => return Err(other.into()),
+                Err(other) => return Err(other),
             }
         }
         outcome.closure = Some(assessment);
@@ -167,14 +172,17 @@ impl TwilioWebhookService {
     }
 }
 
-/// Validates Twilio's fields into the conversation to open (if none is active) and the message.
-fn parse_inbound(
-    account: &TwilioAccount,
-    input: InboundMessage,
-) -> Result<(NewConversation, NewMessage), ServiceError> {
-    let sid = message_sid(&input.message_sid)?;
-    let from = ChannelAddress::parse(&input.from).map_err(|e| ServiceError::invalid("From", e))?;
-    let to = ChannelAddress::parse(&input.to).map_err(|e| ServiceError::invalid("To", e))?;
+/// Validates Twilio's fields (`MessageSid`, `From`, `To`, `Body`, `NumMedia`, `MediaUrlN`,
+/// `MediaContentTypeN`, `ProfileName`, `WaId`) into the conversation to open (if none is active)
+/// and the message.
+pub(super) fn parse_inbound(account: &TwilioAccount, form: &Form) -> Result<ParsedInbound, ServiceError> {
+    let sid = form
+        .non_empty("MessageSid")
+        .or_else(|| form.non_empty("SmsMessageSid"))
+        .ok_or_else(|| ServiceError::invalid("MessageSid", "is required"))?;
+    let sid = MessageSid::parse(sid).map_err(|e| ServiceError::invalid("MessageSid", e))?;
+    let from = ChannelAddress::parse(form.required("From")?).map_err(|e| ServiceError::invalid("From", e))?;
+    let to = ChannelAddress::parse(form.required("To")?).map_err(|e| ServiceError::invalid("To", e))?;
     if !account.owns(&to) {
         return Err(ServiceError::invalid("To", "is not one of the account's numbers"));
     }
@@ -184,31 +192,31 @@ fn parse_inbound(
             format!("is not on the same channel as `To` ({})", to.channel),
         ));
     }
-    let body = input
-        .body
+    let body = form
+        .get("Body")
         .filter(|text| !text.trim().is_empty())
-        .map(MessageBody::new)
+        .map(|text| MessageBody::new(text.to_owned()))
         .transpose()
         .map_err(|e| ServiceError::invalid("Body", e))?;
-    if body.is_none() && input.media.is_empty() {
+    let media = media(form)?;
+    if body.is_none() && media.is_empty() {
         return Err(ServiceError::invalid("Body", "a message needs text or at least one attachment"));
     }
     let mut metadata = Map::new();
-    if let Some(name) = input.profile_name.filter(|name| !name.trim().is_empty()) {
-        metadata.insert("profile_name".to_owned(), Value::String(name));
-    }
-    if let Some(wa_id) = input.wa_id.filter(|id| !id.trim().is_empty()) {
-        metadata.insert("wa_id".to_owned(), Value::String(wa_id));
+    for (field, key) in [("ProfileName", "profile_name"), ("WaId", "wa_id")] {
+        if let Some(value) = form.get(field).filter(|value| !value.trim().is_empty()) {
+            metadata.insert(key.to_owned(), Value::String(value.to_owned()));
+        }
     }
     let message = NewMessage {
         direction: MessageDirection::Inbound,
         sender: MessageOwner::User,
         message_type: MessageType::Text,
         body,
-        media: input.media,
+        media,
         context: Value::Object(Map::new()),
         metadata: Value::Object(metadata),
-        provider_sid: Some(sid),
+        provider_sid: Some(sid.into()),
         delivery_status: DeliveryStatus::Received,
     }
     .validate()
@@ -220,5 +228,24 @@ fn parse_inbound(
         context: Value::Object(Map::new()),
         metadata: Value::Object(Map::new()),
     };
-    Ok((conversation, message))
+    Ok(ParsedInbound { conversation, message })
+}
+
+/// The attachments: `NumMedia` of them, each `MediaUrlN` with an optional `MediaContentTypeN`.
+fn media(form: &Form) -> Result<Vec<Media>, ServiceError> {
+    let count: usize = form.number("NumMedia")?.unwrap_or(0);
+    if count > NewMessage::MAX_MEDIA {
+        return Err(ServiceError::invalid(
+            "NumMedia",
+            format!("at most {} attachments", NewMessage::MAX_MEDIA),
+        ));
+    }
+    (0..count)
+        .map(|n| {
+            let url = form
+                .owned(&format!("MediaUrl{n}"))
+                .ok_or_else(|| ServiceError::invalid("MediaUrl", format!("`MediaUrl{n}` is missing")))?;
+            Ok(Media { url, content_type: form.owned(&format!("MediaContentType{n}")) })
+        })
+        .collect()
 }

@@ -1,0 +1,145 @@
+-- The inbound webhook in one round trip, and change notifications for the webhook-account cache.
+--
+-- app_receive_inbound does in one statement what the webhook used to do in six round trips of an
+-- explicit transaction: scope the tenant, look for an earlier copy of the MessageSid, get (locked)
+-- or open the active conversation (closing one past its expiry first), insert the message once,
+-- record it on the conversation (only the columns that change), and read closure detection's
+-- window. It runs as the caller (conversa_app): row-level security applies to every statement in
+-- it exactly as to the service's own queries. Called outside an explicit transaction, the
+-- statement is its own transaction, so app.owner_id (transaction-local) ends with it.
+CREATE FUNCTION app_receive_inbound(
+    p_owner_id uuid,
+    -- The conversation to open if none is active (the domain's Conversation::open).
+    p_conversation_id uuid, p_channel text, p_customer_phone text, p_business_phone text,
+    p_conversation_context jsonb, p_conversation_metadata jsonb, p_expires_at timestamptz,
+    p_idle_timeout_seconds integer, p_max_extension_seconds integer, p_max_expires_at timestamptz,
+    -- The message (the domain's NewMessage).
+    p_message_id uuid, p_direction text, p_sender text, p_message_type text, p_body text, p_media jsonb,
+    p_context jsonb, p_metadata jsonb, p_provider_sid text, p_delivery_status text,
+    -- Closure detection's window (messages, the new one included) and the time of the message.
+    p_window integer, p_at timestamptz)
+RETURNS TABLE (
+    c_owner_id uuid, c_id uuid, c_channel text, c_customer_phone text, c_business_phone text, c_status text,
+    c_context jsonb, c_metadata jsonb, c_expires_at timestamptz, c_idle_timeout_seconds integer,
+    c_idle_deadline_at timestamptz, c_max_extension_seconds integer, c_max_expires_at timestamptz,
+    c_last_message_at timestamptz, c_last_inbound_at timestamptz, c_message_count bigint,
+    c_closed_at timestamptz, c_close_reason text, c_created_at timestamptz, c_updated_at timestamptz,
+    m_owner_id uuid, m_id uuid, m_conversation_id uuid, m_direction text, m_sender text, m_message_type text,
+    m_body text, m_media jsonb, m_context jsonb, m_metadata jsonb, m_provider_sid text, m_delivery_status text,
+    m_error_code integer, m_error_message text, m_created_at timestamptz, m_updated_at timestamptz,
+    created boolean, duplicate boolean, recent jsonb)
+LANGUAGE plpgsql SET search_path = public, pg_temp AS $$
+DECLARE
+    c conversations;
+    m messages;
+    v_created boolean := false;
+    v_recent jsonb := '[]';
+BEGIN
+    PERFORM set_config('app.owner_id', p_owner_id::text, true);
+
+    -- A retry of a stored MessageSid: nothing is written.
+    SELECT * INTO m FROM messages WHERE owner_id = p_owner_id AND provider_sid = p_provider_sid;
+    IF FOUND THEN
+        SELECT * INTO c FROM conversations WHERE owner_id = p_owner_id AND id = m.conversation_id;
+        RETURN QUERY SELECT (c).*, (m).*, false, true, '[]'::jsonb;
+        RETURN;
+    END IF;
+
+    -- The active conversation, locked; or a new one. ON CONFLICT DO NOTHING: when a concurrent
+    -- first message opened it, this waits for that transaction and the next pass finds it.
+    FOR attempt IN 1..3 LOOP
+        SELECT * INTO c FROM conversations
+         WHERE owner_id = p_owner_id AND channel = p_channel AND business_phone = p_business_phone
+           AND customer_phone = p_customer_phone AND status IN ('pending', 'progress')
+           FOR UPDATE;
+        IF FOUND THEN
+            EXIT WHEN c.expires_at > p_at;
+            -- Past its expiry and not swept yet: a customer writing now starts a new conversation.
+            UPDATE conversations
+               SET status = 'expired', closed_at = p_at, close_reason = 'expired before a new message arrived',
+                   updated_at = p_at
+             WHERE owner_id = p_owner_id AND id = c.id;
+        END IF;
+        INSERT INTO conversations (owner_id, id, channel, customer_phone, business_phone, status, context, metadata,
+                                   expires_at, idle_timeout_seconds, idle_deadline_at, max_extension_seconds,
+                                   max_expires_at, message_count, created_at, updated_at)
+        VALUES (p_owner_id, p_conversation_id, p_channel, p_customer_phone, p_business_phone, 'pending',
+                p_conversation_context, p_conversation_metadata, p_expires_at, p_idle_timeout_seconds,
+                p_at + make_interval(secs => p_idle_timeout_seconds), p_max_extension_seconds, p_max_expires_at,
+                0, p_at, p_at)
+        ON CONFLICT DO NOTHING
+        RETURNING * INTO c;
+        IF FOUND THEN
+            v_created := true;
+            EXIT;
+        END IF;
+        c := NULL;
+    END LOOP;
+    IF c.id IS NULL THEN
+        RAISE EXCEPTION 'the active conversation kept changing' USING ERRCODE = 'serialization_failure';
+    END IF;
+
+    INSERT INTO messages (owner_id, id, conversation_id, direction, sender, message_type, body, media, context,
+                          metadata, provider_sid, delivery_status, created_at, updated_at)
+    VALUES (p_owner_id, p_message_id, c.id, p_direction, p_sender, p_message_type, p_body, p_media, p_context,
+            p_metadata, p_provider_sid, p_delivery_status, p_at, p_at)
+    ON CONFLICT DO NOTHING
+    RETURNING * INTO m;
+    IF NOT FOUND THEN
+        -- The same MessageSid was committed meanwhile (it waited on the conversation's lock).
+        IF v_created THEN
+            -- Cannot happen (the concurrent copy would have opened this conversation), but if it
+            -- did, the conversation opened here must not stay behind empty: roll it all back.
+            RAISE EXCEPTION 'inbound message stored concurrently' USING ERRCODE = 'serialization_failure';
+        END IF;
+        SELECT * INTO m FROM messages WHERE owner_id = p_owner_id AND provider_sid = p_provider_sid;
+        SELECT * INTO c FROM conversations WHERE owner_id = p_owner_id AND id = m.conversation_id;
+        RETURN QUERY SELECT (c).*, (m).*, false, true, '[]'::jsonb;
+        RETURN;
+    END IF;
+
+    -- Conversation::record_message for an inbound message: only the columns that change.
+    UPDATE conversations
+       SET status = CASE WHEN status = 'pending' THEN 'progress' ELSE status END,
+           last_message_at = greatest(last_message_at, p_at),
+           last_inbound_at = greatest(last_inbound_at, p_at),
+           message_count = message_count + 1,
+           idle_deadline_at = greatest(last_message_at, p_at) + make_interval(secs => idle_timeout_seconds),
+           updated_at = p_at
+     WHERE owner_id = p_owner_id AND id = c.id
+    RETURNING * INTO c;
+
+    IF p_window > 1 AND NOT v_created THEN
+        SELECT coalesce(jsonb_agg(to_jsonb(r) ORDER BY r.id), '[]') INTO v_recent
+          FROM (SELECT * FROM messages
+                 WHERE owner_id = p_owner_id AND conversation_id = c.id AND id <> m.id
+                 ORDER BY id DESC LIMIT p_window - 1) r;
+    END IF;
+    RETURN QUERY SELECT (c).*, (m).*, v_created, false, v_recent;
+END;
+$$;
+COMMENT ON FUNCTION app_receive_inbound IS 'The inbound webhook in one statement: get or open the active conversation, store the message once per MessageSid, record it, return closure detection''s window. Runs as the caller, under row-level security.';
+REVOKE ALL ON FUNCTION app_receive_inbound FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION app_receive_inbound TO conversa_app;
+
+-- The webhook-account cache of every instance hears about changes to what it caches (an account,
+-- its tenant's features, the tenant's active flag) on this channel, with the tenant's id.
+-- pg_notify is delivered at commit, once per distinct payload per transaction.
+CREATE FUNCTION app_notify_webhook_account_change() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    IF TG_TABLE_NAME = 'owners' THEN
+        PERFORM pg_notify('conversa_webhook_accounts', coalesce(NEW.id, OLD.id)::text);
+    ELSE
+        PERFORM pg_notify('conversa_webhook_accounts', coalesce(NEW.owner_id, OLD.owner_id)::text);
+    END IF;
+    RETURN NULL;
+END;
+$$;
+COMMENT ON FUNCTION app_notify_webhook_account_change() IS 'Trigger function: tells the services'' webhook-account caches which tenant changed.';
+CREATE TRIGGER twilio_accounts_notify AFTER INSERT OR UPDATE OR DELETE ON twilio_accounts
+    FOR EACH ROW EXECUTE FUNCTION app_notify_webhook_account_change();
+CREATE TRIGGER features_notify AFTER INSERT OR UPDATE OR DELETE ON features
+    FOR EACH ROW EXECUTE FUNCTION app_notify_webhook_account_change();
+CREATE TRIGGER owners_notify AFTER UPDATE OF active OR DELETE ON owners
+    FOR EACH ROW EXECUTE FUNCTION app_notify_webhook_account_change();
