@@ -98,13 +98,14 @@ BEGIN
         RETURN;
     END IF;
 
-    -- Conversation::record_message for an inbound message: only the columns that change.
+    -- Conversation::record_message for an inbound message: only the columns that change, and no
+    -- indexed one after the first message (idle_deadline_at is left as it is, see below), so the
+    -- update is a HOT update: no new index entries, and the row stays on its page.
     UPDATE conversations
        SET status = CASE WHEN status = 'pending' THEN 'progress' ELSE status END,
            last_message_at = greatest(last_message_at, p_at),
            last_inbound_at = greatest(last_inbound_at, p_at),
            message_count = message_count + 1,
-           idle_deadline_at = greatest(last_message_at, p_at) + make_interval(secs => idle_timeout_seconds),
            updated_at = p_at
      WHERE owner_id = p_owner_id AND id = c.id
     RETURNING * INTO c;
@@ -121,6 +122,15 @@ $$;
 COMMENT ON FUNCTION app_receive_inbound IS 'The inbound webhook in one statement: get or open the active conversation, store the message once per MessageSid, record it, return closure detection''s window. Runs as the caller, under row-level security.';
 REVOKE ALL ON FUNCTION app_receive_inbound FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION app_receive_inbound TO conversa_app;
+
+-- idle_deadline_at is the sweep's index key. Moving it with every message made each message's
+-- conversation update a non-HOT update (a new entry in all six indexes of the table). It is now a
+-- lower bound of the real deadline (coalesce(last_message_at, created_at) + idle_timeout_seconds,
+-- which the domain computes): the sweep claims conversations whose bound has passed, closes those
+-- really idle, and moves the bound of the others to their real deadline.
+COMMENT ON COLUMN conversations.idle_deadline_at IS 'A lower bound of when the conversation goes idle (the real deadline is coalesce(last_message_at, created_at) + idle timeout); the sweep claims by it and moves it forward. Not moved by each inbound message, so that update stays HOT.';
+-- Room on each page for HOT updates of the row.
+ALTER TABLE conversations SET (fillfactor = 80);
 
 -- The webhook-account cache of every instance hears about changes to what it caches (an account,
 -- its tenant's features, the tenant's active flag) on this channel, with the tenant's id.

@@ -289,7 +289,12 @@ impl ConversationStore for PgStore {
                     let owner_id = OwnerId::from(row.owner_id);
                     set_tenant(conn, owner_id).await?;
                     let mut conversation = lock_conversation(conn, owner_id, row.id.into()).await?;
-                    let Some(status) = conversation.due_closure(now) else { continue };
+                    let Some(status) = conversation.due_closure(now) else {
+                        // Claimed by its idle bound, but a message came since (inbound messages
+                        // leave the bound behind): move the bound to the real deadline.
+                        save_conversation(conn, &mut conversation).await?;
+                        continue;
+                    };
                     let reason = match status {
                         ConversationStatus::Expired => "expired".to_owned(),
                         _ => format!("no message for {} seconds", conversation.idle_timeout_seconds),

@@ -257,3 +257,42 @@ async fn conversations_are_paged_newest_first_without_gaps_or_repeats() {
     assert_eq!(listed.items.iter().map(|c| c.id).collect::<Vec<_>>(), [closed]);
     assert_eq!(listed.next_cursor, None);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_idle_sweep_closes_at_the_real_deadline_though_inbound_messages_leave_its_bound_behind() {
+    let db = TestDb::new().await;
+    let store = store(&db);
+    let tenant = create_tenant(&store, "acme").await;
+    // Idle after an hour; the customer writes at 50 minutes.
+    let opened = candidate_with(tenant.id(), &customer(1), &lifecycle(48 * 3600, 3600), at(0));
+    let stored = store.store_inbound(opened, inbound("SMidle1", "oi"), 0, at(0)).await.unwrap();
+    let conversation = stored.conversation.id;
+    store
+        .store_inbound(
+            candidate(tenant.id(), &customer(1), at(3000)),
+            inbound("SMidle2", "e aí?"),
+            0,
+            at(3000),
+        )
+        .await
+        .unwrap();
+
+    // At 61 minutes the bound (an hour after the first message) has passed, the real deadline
+    // (an hour after the second) has not: nothing closes, the bound moves on.
+    assert_eq!(store.sweep_due(at(3660), 10).await.unwrap(), Vec::new());
+    let mut owner = db.owner_connection().await;
+    let bound = support::count_on(
+        &mut owner,
+        &format!(
+            "SELECT extract(epoch FROM idle_deadline_at - created_at)::bigint AS count FROM conversations WHERE id = '{conversation}'"
+        ),
+    )
+    .await;
+    assert_eq!(bound, 3000 + 3600, "the bound is the real deadline now");
+    assert_eq!(store.sweep_due(at(6599), 10).await.unwrap(), Vec::new(), "a second early");
+    let closed = store.sweep_due(at(6600), 10).await.unwrap();
+    assert_eq!(
+        closed.iter().map(|c| (c.id, c.status)).collect::<Vec<_>>(),
+        [(conversation, ConversationStatus::IdleTimeout)]
+    );
+}
