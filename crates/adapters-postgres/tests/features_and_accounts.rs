@@ -2,14 +2,14 @@
 
 mod support;
 
-use adapters_postgres::TokenCipher;
+use adapters_postgres::{PgStore, TokenCipher};
 use diesel::QueryableByName;
 use diesel::sql_types::Bytea;
 use diesel_async::RunQueryDsl;
 use domain::{
     AccountSid, Channel, ChannelAddress, FeatureName, FeatureUpdate, TenantSettings, TwilioAccountId,
 };
-use ports::{FeatureStore, StoreError, TwilioAccountStore, WebhookAccounts};
+use ports::{FeatureStore, StoreError, TwilioAccountStore, WebhookAccount, WebhookAccounts};
 use serde_json::json;
 use support::{
     account_sid, at, auth_token, base_time, create_account, create_tenant, new_account, phone, store,
@@ -217,4 +217,68 @@ async fn inactive_accounts_and_tenants_yield_no_credentials() {
     assert_eq!(store.webhook_account(&sid(2)).await, Ok(None), "inactive tenant");
     let business = ChannelAddress::new(Channel::Sms, phone("+5511940000001"));
     assert_eq!(store.credentials_for_number(acme.id(), business).await, Ok(None));
+}
+
+/// Polls the cache until `done` holds for the account `sid` names (at most 5 s).
+async fn eventually(
+    store: &PgStore,
+    sid: &AccountSid,
+    done: impl Fn(Option<&WebhookAccount>) -> bool,
+) -> bool {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    loop {
+        let account = store.webhook_account(sid).await.unwrap();
+        if done(account.as_deref()) {
+            return true;
+        }
+        if std::time::Instant::now() > deadline {
+            return false;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn webhook_accounts_are_cached_and_changes_reach_every_instance() {
+    let db = TestDb::new().await;
+    let hour = std::time::Duration::from_secs(3600);
+    // Two instances with caches that would hold an account for an hour; one listens.
+    let listening = store(&db).with_account_cache_ttl(hour);
+    let listener = listening.listen_for_account_changes(db.app_url());
+    let deaf = store(&db).with_account_cache_ttl(hour);
+    let tenant = create_tenant(&listening, "acme").await;
+    create_account(&listening, tenant.id(), 1, &["+5511940000001"]).await;
+    let sid = AccountSid::parse(&account_sid(1)).unwrap();
+    let no_reply =
+        |account: Option<&WebhookAccount>| account.is_some_and(|a| a.settings.auto_reply.is_none());
+    assert!(no_reply(deaf.webhook_account(&sid).await.unwrap().as_deref()));
+    assert!(eventually(&listening, &sid, no_reply).await);
+
+    // A change made by another instance (the deaf one): the listener hears of it; the deaf
+    // instance's own write marked its own cache stale at once.
+    deaf.put_feature(tenant.id(), update("auto_reply", true, json!({"message": "Oi!"})), at(1))
+        .await
+        .unwrap();
+    let replies = |account: Option<&WebhookAccount>| {
+        account.is_some_and(|a| a.settings.auto_reply.as_deref() == Some("Oi!"))
+    };
+    assert!(eventually(&listening, &sid, replies).await, "the notification reached the listening cache");
+    assert!(replies(deaf.webhook_account(&sid).await.unwrap().as_deref()), "a local write is seen at once");
+
+    // A change no instance made through the service (an operator's SQL) reaches the listener
+    // only; the deaf cache keeps its copy until its TTL.
+    support::exec_as_owner(
+        &db,
+        &format!("UPDATE twilio_accounts SET active = false WHERE owner_id = '{}'", tenant.id()),
+    )
+    .await;
+    assert!(
+        eventually(&listening, &sid, |account| account.is_none()).await,
+        "deactivation reached the listener"
+    );
+    assert!(
+        replies(deaf.webhook_account(&sid).await.unwrap().as_deref()),
+        "the cache answers within its TTL"
+    );
+    listener.abort();
 }
