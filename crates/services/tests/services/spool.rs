@@ -225,6 +225,17 @@ async fn drain_stalls_while_the_account_lookup_is_unavailable() {
 }
 
 #[tokio::test]
+async fn drain_stalls_rather_than_bury_when_the_accounts_token_cannot_be_decrypted() {
+    // A key rotation gone wrong is an operator's problem to fix, not a reason to give up on
+    // messages that were verified when they arrived.
+    let mut setup = Setup::new().spool_holding(vec![inbound_entry(1)]).stores_nothing();
+    setup.accounts.expect_webhook_account().times(1).returning(|_| Err(StoreError::Corrupt("token".into())));
+    setup.spool.expect_remove().never();
+    setup.spool.expect_bury().never();
+    assert_eq!(setup.drain().await, Ok(DrainReport { replayed: 0, buried: 0, stalled: true }));
+}
+
+#[tokio::test]
 async fn drain_buries_entries_that_can_never_be_stored_and_goes_on() {
     let (_, gone) = inbound_entry(1);
     let gone = SpooledWebhook { account_sid: GONE_ACCOUNT_SID.to_owned(), ..gone };
