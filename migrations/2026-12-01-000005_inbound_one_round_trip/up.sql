@@ -4,7 +4,7 @@
 -- explicit transaction: scope the tenant, look for an earlier copy of the MessageSid, get (locked)
 -- or open the active conversation (closing one past its expiry first), insert the message once,
 -- record it on the conversation (only the columns that change), and read closure detection's
--- window. It runs as the caller (conversa_app): row-level security applies to every statement in
+-- window (who spoke, what, when: arrays, not rows). It runs as the caller (conversa_app): row-level security applies to every statement in
 -- it exactly as to the service's own queries. Called outside an explicit transaction, the
 -- statement is its own transaction, so app.owner_id (transaction-local) ends with it.
 CREATE FUNCTION app_receive_inbound(
@@ -27,13 +27,18 @@ RETURNS TABLE (
     m_owner_id uuid, m_id uuid, m_conversation_id uuid, m_direction text, m_sender text, m_message_type text,
     m_body text, m_media jsonb, m_context jsonb, m_metadata jsonb, m_provider_sid text, m_delivery_status text,
     m_error_code integer, m_error_message text, m_created_at timestamptz, m_updated_at timestamptz,
-    created boolean, duplicate boolean, recent jsonb)
+    created boolean, duplicate boolean,
+    -- The turns before the message in closure detection's window, oldest first: what the
+    -- detector reads of them (who spoke, what, when), not whole rows.
+    recent_senders text[], recent_bodies text[], recent_created_at timestamptz[])
 LANGUAGE plpgsql SET search_path = public, pg_temp AS $$
 DECLARE
     c conversations;
     m messages;
     v_created boolean := false;
-    v_recent jsonb := '[]';
+    v_senders text[] := '{}';
+    v_bodies text[] := '{}';
+    v_created_at timestamptz[] := '{}';
 BEGIN
     PERFORM set_config('app.owner_id', p_owner_id::text, true);
 
@@ -41,42 +46,63 @@ BEGIN
     SELECT * INTO m FROM messages WHERE owner_id = p_owner_id AND provider_sid = p_provider_sid;
     IF FOUND THEN
         SELECT * INTO c FROM conversations WHERE owner_id = p_owner_id AND id = m.conversation_id;
-        RETURN QUERY SELECT (c).*, (m).*, false, true, '[]'::jsonb;
+        RETURN QUERY SELECT (c).*, (m).*, false, true, '{}'::text[], '{}'::text[], '{}'::timestamptz[];
         RETURN;
     END IF;
 
-    -- The active conversation, locked; or a new one. ON CONFLICT DO NOTHING: when a concurrent
-    -- first message opened it, this waits for that transaction and the next pass finds it.
-    FOR attempt IN 1..3 LOOP
-        SELECT * INTO c FROM conversations
-         WHERE owner_id = p_owner_id AND channel = p_channel AND business_phone = p_business_phone
-           AND customer_phone = p_customer_phone AND status IN ('pending', 'progress')
-           FOR UPDATE;
-        IF FOUND THEN
-            EXIT WHEN c.expires_at > p_at;
-            -- Past its expiry and not swept yet: a customer writing now starts a new conversation.
+    -- The common case first: record the message on the active conversation (the UPDATE takes
+    -- the row lock a SELECT … FOR UPDATE would have, in the same statement). Conversation::
+    -- record_message for an inbound message, only the columns that change, and no indexed one
+    -- after the first message (idle_deadline_at is left as it is, see below): a HOT update, no
+    -- new index entries, the row stays on its page.
+    UPDATE conversations
+       SET status = CASE WHEN status = 'pending' THEN 'progress' ELSE status END,
+           last_message_at = greatest(last_message_at, p_at),
+           last_inbound_at = greatest(last_inbound_at, p_at),
+           message_count = message_count + 1,
+           updated_at = p_at
+     WHERE owner_id = p_owner_id AND channel = p_channel AND business_phone = p_business_phone
+       AND customer_phone = p_customer_phone AND status IN ('pending', 'progress') AND expires_at > p_at
+    RETURNING * INTO c;
+
+    -- None active (or only one past its expiry, not swept yet): open the candidate, with the
+    -- message already recorded. ON CONFLICT DO NOTHING: when a concurrent first message opened
+    -- it, this waits for that transaction and the next pass records on the winner.
+    IF NOT FOUND THEN
+        FOR attempt IN 1..3 LOOP
             UPDATE conversations
                SET status = 'expired', closed_at = p_at, close_reason = 'expired before a new message arrived',
                    updated_at = p_at
-             WHERE owner_id = p_owner_id AND id = c.id;
+             WHERE owner_id = p_owner_id AND channel = p_channel AND business_phone = p_business_phone
+               AND customer_phone = p_customer_phone AND status IN ('pending', 'progress') AND expires_at <= p_at;
+            INSERT INTO conversations (owner_id, id, channel, customer_phone, business_phone, status, context,
+                                       metadata, expires_at, idle_timeout_seconds, idle_deadline_at,
+                                       max_extension_seconds, max_expires_at, last_message_at, last_inbound_at,
+                                       message_count, created_at, updated_at)
+            VALUES (p_owner_id, p_conversation_id, p_channel, p_customer_phone, p_business_phone, 'progress',
+                    p_conversation_context, p_conversation_metadata, p_expires_at, p_idle_timeout_seconds,
+                    p_at + make_interval(secs => p_idle_timeout_seconds), p_max_extension_seconds,
+                    p_max_expires_at, p_at, p_at, 1, p_at, p_at)
+            ON CONFLICT DO NOTHING
+            RETURNING * INTO c;
+            IF FOUND THEN
+                v_created := true;
+                EXIT;
+            END IF;
+            UPDATE conversations
+               SET status = CASE WHEN status = 'pending' THEN 'progress' ELSE status END,
+                   last_message_at = greatest(last_message_at, p_at),
+                   last_inbound_at = greatest(last_inbound_at, p_at),
+                   message_count = message_count + 1,
+                   updated_at = p_at
+             WHERE owner_id = p_owner_id AND channel = p_channel AND business_phone = p_business_phone
+               AND customer_phone = p_customer_phone AND status IN ('pending', 'progress') AND expires_at > p_at
+            RETURNING * INTO c;
+            EXIT WHEN FOUND;
+        END LOOP;
+        IF c.id IS NULL THEN
+            RAISE EXCEPTION 'the active conversation kept changing' USING ERRCODE = 'serialization_failure';
         END IF;
-        INSERT INTO conversations (owner_id, id, channel, customer_phone, business_phone, status, context, metadata,
-                                   expires_at, idle_timeout_seconds, idle_deadline_at, max_extension_seconds,
-                                   max_expires_at, message_count, created_at, updated_at)
-        VALUES (p_owner_id, p_conversation_id, p_channel, p_customer_phone, p_business_phone, 'pending',
-                p_conversation_context, p_conversation_metadata, p_expires_at, p_idle_timeout_seconds,
-                p_at + make_interval(secs => p_idle_timeout_seconds), p_max_extension_seconds, p_max_expires_at,
-                0, p_at, p_at)
-        ON CONFLICT DO NOTHING
-        RETURNING * INTO c;
-        IF FOUND THEN
-            v_created := true;
-            EXIT;
-        END IF;
-        c := NULL;
-    END LOOP;
-    IF c.id IS NULL THEN
-        RAISE EXCEPTION 'the active conversation kept changing' USING ERRCODE = 'serialization_failure';
     END IF;
 
     INSERT INTO messages (owner_id, id, conversation_id, direction, sender, message_type, body, media, context,
@@ -86,42 +112,74 @@ BEGIN
     ON CONFLICT DO NOTHING
     RETURNING * INTO m;
     IF NOT FOUND THEN
-        -- The same MessageSid was committed meanwhile (it waited on the conversation's lock).
-        IF v_created THEN
-            -- Cannot happen (the concurrent copy would have opened this conversation), but if it
-            -- did, the conversation opened here must not stay behind empty: roll it all back.
-            RAISE EXCEPTION 'inbound message stored concurrently' USING ERRCODE = 'serialization_failure';
-        END IF;
-        SELECT * INTO m FROM messages WHERE owner_id = p_owner_id AND provider_sid = p_provider_sid;
-        SELECT * INTO c FROM conversations WHERE owner_id = p_owner_id AND id = m.conversation_id;
-        RETURN QUERY SELECT (c).*, (m).*, false, true, '[]'::jsonb;
-        RETURN;
+        -- The same MessageSid was committed meanwhile: undo the conversation's change. The
+        -- caller retries, and the retry answers it as the duplicate it is.
+        RAISE EXCEPTION 'inbound message stored concurrently' USING ERRCODE = 'serialization_failure';
     END IF;
 
-    -- Conversation::record_message for an inbound message: only the columns that change, and no
-    -- indexed one after the first message (idle_deadline_at is left as it is, see below), so the
-    -- update is a HOT update: no new index entries, and the row stays on its page.
-    UPDATE conversations
-       SET status = CASE WHEN status = 'pending' THEN 'progress' ELSE status END,
-           last_message_at = greatest(last_message_at, p_at),
-           last_inbound_at = greatest(last_inbound_at, p_at),
-           message_count = message_count + 1,
-           updated_at = p_at
-     WHERE owner_id = p_owner_id AND id = c.id
-    RETURNING * INTO c;
-
     IF p_window > 1 AND NOT v_created THEN
-        SELECT coalesce(jsonb_agg(to_jsonb(r) ORDER BY r.id), '[]') INTO v_recent
-          FROM (SELECT * FROM messages
+        SELECT coalesce(array_agg(r.sender ORDER BY r.id), '{}'), coalesce(array_agg(r.body ORDER BY r.id), '{}'),
+               coalesce(array_agg(r.created_at ORDER BY r.id), '{}')
+          INTO v_senders, v_bodies, v_created_at
+          FROM (SELECT id, sender, body, created_at FROM messages
                  WHERE owner_id = p_owner_id AND conversation_id = c.id AND id <> m.id
                  ORDER BY id DESC LIMIT p_window - 1) r;
     END IF;
-    RETURN QUERY SELECT (c).*, (m).*, v_created, false, v_recent;
+    RETURN QUERY SELECT (c).*, (m).*, v_created, false, v_senders, v_bodies, v_created_at;
 END;
 $$;
 COMMENT ON FUNCTION app_receive_inbound IS 'The inbound webhook in one statement: get or open the active conversation, store the message once per MessageSid, record it, return closure detection''s window. Runs as the caller, under row-level security.';
 REVOKE ALL ON FUNCTION app_receive_inbound FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION app_receive_inbound TO conversa_app;
+
+-- Closure detection's verdict in one statement: close the conversation as user_closed (if it is
+-- still active and the message is one of its own) and record the assessment. Runs as the caller,
+-- under row-level security. `closed` false: nothing was written; the conversation as it is (NULL
+-- columns when the tenant has none with that id) tells the caller why.
+CREATE FUNCTION app_close_detected(
+    p_owner_id uuid, p_conversation_id uuid, p_message_id uuid, p_reason text,
+    p_result_id uuid, p_kind text, p_model text, p_content jsonb, p_score double precision, p_at timestamptz)
+RETURNS TABLE (
+    c_owner_id uuid, c_id uuid, c_channel text, c_customer_phone text, c_business_phone text, c_status text,
+    c_context jsonb, c_metadata jsonb, c_expires_at timestamptz, c_idle_timeout_seconds integer,
+    c_idle_deadline_at timestamptz, c_max_extension_seconds integer, c_max_expires_at timestamptz,
+    c_last_message_at timestamptz, c_last_inbound_at timestamptz, c_message_count bigint,
+    c_closed_at timestamptz, c_close_reason text, c_created_at timestamptz, c_updated_at timestamptz,
+    closed boolean, message_in_conversation boolean,
+    a_owner_id uuid, a_id uuid, a_conversation_id uuid, a_message_id uuid, a_kind text, a_model text,
+    a_content jsonb, a_score double precision, a_created_at timestamptz)
+LANGUAGE plpgsql SET search_path = public, pg_temp AS $$
+DECLARE
+    c conversations;
+    v_in_conversation boolean;
+BEGIN
+    PERFORM set_config('app.owner_id', p_owner_id::text, true);
+    SELECT EXISTS (SELECT FROM messages
+                    WHERE owner_id = p_owner_id AND id = p_message_id AND conversation_id = p_conversation_id)
+      INTO v_in_conversation;
+    IF v_in_conversation THEN
+        UPDATE conversations
+           SET status = 'user_closed', closed_at = p_at, close_reason = p_reason, updated_at = p_at
+         WHERE owner_id = p_owner_id AND id = p_conversation_id AND status IN ('pending', 'progress')
+        RETURNING * INTO c;
+        IF FOUND THEN
+            INSERT INTO ai_results (owner_id, id, conversation_id, message_id, kind, model, content, score,
+                                    created_at, updated_at)
+            VALUES (p_owner_id, p_result_id, p_conversation_id, p_message_id, p_kind, p_model, p_content,
+                    p_score, p_at, p_at);
+            RETURN QUERY SELECT (c).*, true, true, p_owner_id, p_result_id, p_conversation_id, p_message_id,
+                                p_kind, p_model, p_content, p_score, p_at;
+            RETURN;
+        END IF;
+    END IF;
+    SELECT * INTO c FROM conversations WHERE owner_id = p_owner_id AND id = p_conversation_id;
+    RETURN QUERY SELECT (c).*, false, v_in_conversation, NULL::uuid, NULL::uuid, NULL::uuid, NULL::uuid, NULL::text,
+                        NULL::text, NULL::jsonb, NULL::double precision, NULL::timestamptz;
+END;
+$$;
+COMMENT ON FUNCTION app_close_detected IS 'Closes a conversation as user_closed on closure detection''s verdict and records the assessment, in one statement. Runs as the caller, under row-level security.';
+REVOKE ALL ON FUNCTION app_close_detected FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION app_close_detected TO conversa_app;
 
 -- idle_deadline_at is the sweep's index key. Moving it with every message made each message's
 -- conversation update a non-HOT update (a new entry in all six indexes of the table). It is now a

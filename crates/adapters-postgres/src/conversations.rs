@@ -13,10 +13,10 @@ use domain::{
 use ports::{ConversationFilter, ConversationStore, DetectedClosure, Page, PageRequest, StoreError};
 use uuid::Uuid;
 
-use crate::error::TxError;
-use crate::prepared::SaveConversation;
-use crate::rows::{AiResultRow, ConversationRow};
-use crate::schema::{ai_results, conversations, messages};
+use crate::error::{TxError, map_diesel};
+use crate::prepared::{CloseDetected, CloseDetectedRow, SaveConversation};
+use crate::rows::ConversationRow;
+use crate::schema::conversations;
 use crate::{PgStore, set_tenant};
 
 /// Locks and reads one conversation of the tenant.
@@ -210,48 +210,32 @@ impl ConversationStore for PgStore {
         at: DateTime<Utc>,
     ) -> Result<DetectedClosure, StoreError> {
         let mut conn = self.conn().await?;
-        let closed = conn
-            .transaction(async |conn| {
-                set_tenant(conn, owner_id).await?;
-                let mut conversation = lock_conversation(conn, owner_id, id).await?;
-                conversation.close(ConversationStatus::UserClosed, reason, at)?;
-                save_conversation(conn, &mut conversation).await?;
-                let in_conversation: i64 = messages::table
-                    .filter(
-                        messages::owner_id
-                            .eq(Uuid::from(owner_id))
-                            .and(messages::id.eq(Uuid::from(message_id)))
-                            .and(messages::conversation_id.eq(Uuid::from(id))),
-                    )
-                    .count()
-                    .get_result(conn)
-                    .await?;
-                if in_conversation == 0 {
-                    return Err(StoreError::NotFound.into());
-                }
-                let row = diesel::insert_into(ai_results::table)
-                    .values(AiResultRow {
-                        owner_id: owner_id.into(),
-                        id: AiResultId::new_at(at).into(),
-                        conversation_id: id.into(),
-                        message_id: message_id.into(),
-                        kind: if assessment.kind.is_empty() {
-                            CLOSURE_DETECTION_KIND.to_owned()
-                        } else {
-                            assessment.kind
-                        },
-                        model: assessment.model,
-                        content: assessment.content,
-                        score: assessment.score,
-                        created_at: at,
-                    })
-                    .returning(AiResultRow::as_returning())
-                    .get_result(conn)
-                    .await?;
-                Ok::<_, TxError>(DetectedClosure { conversation, ai_result: row.into() })
-            })
-            .await?;
-        Ok(closed)
+        // One statement (closure detection runs on the webhook's hot path): the rule of
+        // Conversation::close for `user_closed`, with the assessment, both or neither.
+        let query = CloseDetected {
+            owner_id: owner_id.into(),
+            conversation_id: id.into(),
+            message_id: message_id.into(),
+            reason,
+            result_id: AiResultId::new_at(at).into(),
+            kind: if assessment.kind.is_empty() {
+                CLOSURE_DETECTION_KIND.to_owned()
+            } else {
+                assessment.kind
+            },
+            model: assessment.model,
+            content: assessment.content,
+            score: assessment.score,
+            at,
+        };
+        let (conversation, closed, message_in_conversation, ai_result): CloseDetectedRow =
+            query.get_result(&mut conn).await.map_err(map_diesel)?;
+        let conversation = Conversation::try_from(conversation.ok_or(StoreError::NotFound)?)?;
+        match ai_result {
+            Some(row) if closed => Ok(DetectedClosure { conversation, ai_result: row.into() }),
+            _ if !message_in_conversation => Err(StoreError::NotFound),
+            _ => Err(StoreError::ConversationClosed(conversation.status)),
+        }
     }
 
     async fn extend_conversation(

@@ -6,8 +6,8 @@ use diesel::prelude::*;
 use diesel::result::DatabaseErrorKind;
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use domain::{
-    AiResult, AiResultId, Conversation, ConversationId, DeliveryStatus, Message, MessageId, NewAiResult,
-    NewMessage, OwnerId, SendJobId,
+    AiResult, AiResultId, Conversation, ConversationId, DeliveryStatus, Message, MessageBody, MessageId,
+    MessageTurn, NewAiResult, NewMessage, OwnerId, SendJobId,
 };
 use ports::{
     AppendedMessage, DeliveryFailure, DeliveryUpdate, InboundStored, MessageStore, Page, PageRequest,
@@ -117,7 +117,7 @@ impl MessageStore for PgStore {
                 }
             }
         };
-        let (conversation, message, conversation_created, duplicate, before) =
+        let (conversation, message, conversation_created, duplicate, senders, bodies, times) =
             tokio::time::timeout(self.inbound_deadline, receive).await.map_err(|_| {
                 StoreError::Unavailable(format!(
                     "the database did not store the message within {} ms",
@@ -127,10 +127,14 @@ impl MessageStore for PgStore {
         let message = Message::try_from(message)?;
         let mut recent = Vec::new();
         if !duplicate && window > 0 {
-            let before: Vec<MessageRow> =
-                serde_json::from_value(before).map_err(|e| corrupt("closure window", e))?;
-            recent = before.into_iter().map(Message::try_from).collect::<Result<Vec<_>, _>>()?;
-            recent.push(message.clone());
+            for ((sender, body), created_at) in senders.into_iter().zip(bodies).zip(times) {
+                recent.push(MessageTurn {
+                    sender: sender.parse().map_err(|e| corrupt("messages.sender", e))?,
+                    body: body.map(MessageBody::new).transpose().map_err(|e| corrupt("messages.body", e))?,
+                    created_at,
+                });
+            }
+            recent.push(MessageTurn::from(&message));
         }
         Ok(InboundStored {
             conversation: conversation.try_into()?,

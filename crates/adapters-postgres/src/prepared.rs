@@ -7,12 +7,12 @@ use chrono::{DateTime, Utc};
 use diesel::pg::Pg;
 use diesel::query_builder::{AstPass, Query, QueryFragment, QueryId};
 use diesel::sql_types::{
-    Array, Bool, Bytea, Int4, Int8, Jsonb, Nullable, Text, Timestamptz, Uuid as SqlUuid,
+    Array, Bool, Bytea, Float8, Int4, Int8, Jsonb, Nullable, Text, Timestamptz, Uuid as SqlUuid,
 };
 use diesel::{Expression, QueryResult, Queryable, Selectable};
 use uuid::Uuid;
 
-use crate::rows::{ConversationRow, MessageRow, TwilioAccountRow};
+use crate::rows::{AiResultRow, ConversationRow, MessageRow, TwilioAccountRow};
 
 /// `app_authenticate(key_hash, at)`: the principal of an active API key.
 #[derive(Debug, Clone, QueryId)]
@@ -149,8 +149,8 @@ impl Query for SaveConversation<'_> {
 
 /// `app_receive_inbound(…)`: an inbound message in one statement (see the migration
 /// `000005_inbound_one_round_trip`): the conversation it landed in, the stored message, whether
-/// the conversation opened, whether it was a duplicate, and the messages before it in closure
-/// detection's window (JSON rows).
+/// the conversation opened, whether it was a duplicate, and the turns before it in closure
+/// detection's window (sender, body, time).
 pub(crate) struct ReceiveInbound<'a> {
     pub candidate: &'a ConversationRow,
     pub message: &'a MessageRow,
@@ -221,15 +221,78 @@ impl QueryFragment<Pg> for ReceiveInbound<'_> {
 }
 
 impl Query for ReceiveInbound<'_> {
-    /// [`ConversationRow`]'s columns, [`MessageRow`]'s, `created`, `duplicate`, `recent`.
+    /// [`ConversationRow`]'s columns, [`MessageRow`]'s, `created`, `duplicate`, and the window's
+    /// senders, bodies and times.
     type SqlType = (
         <<ConversationRow as Selectable<Pg>>::SelectExpression as Expression>::SqlType,
         <<MessageRow as Selectable<Pg>>::SelectExpression as Expression>::SqlType,
         Bool,
         Bool,
-        Jsonb,
+        Array<Text>,
+        Array<Nullable<Text>>,
+        Array<Timestamptz>,
     );
 }
 
 /// A row of [`ReceiveInbound`].
-pub(crate) type ReceivedInboundRow = (ConversationRow, MessageRow, bool, bool, serde_json::Value);
+pub(crate) type ReceivedInboundRow =
+    (ConversationRow, MessageRow, bool, bool, Vec<String>, Vec<Option<String>>, Vec<DateTime<Utc>>);
+
+/// `app_close_detected(…)`: closure detection's verdict in one statement (see the migration
+/// `000005_inbound_one_round_trip`): the conversation as it stands, whether it was closed,
+/// whether the message is the conversation's, and the recorded assessment (NULLs when nothing
+/// was written).
+#[derive(Debug, QueryId)]
+pub(crate) struct CloseDetected {
+    pub owner_id: Uuid,
+    pub conversation_id: Uuid,
+    pub message_id: Uuid,
+    pub reason: String,
+    pub result_id: Uuid,
+    pub kind: String,
+    pub model: Option<String>,
+    pub content: serde_json::Value,
+    pub score: Option<f64>,
+    pub at: DateTime<Utc>,
+}
+
+impl QueryFragment<Pg> for CloseDetected {
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Pg>) -> QueryResult<()> {
+        out.push_sql("SELECT * FROM app_close_detected(");
+        out.push_bind_param::<SqlUuid, _>(&self.owner_id)?;
+        out.push_sql(", ");
+        out.push_bind_param::<SqlUuid, _>(&self.conversation_id)?;
+        out.push_sql(", ");
+        out.push_bind_param::<SqlUuid, _>(&self.message_id)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Text, _>(&self.reason)?;
+        out.push_sql(", ");
+        out.push_bind_param::<SqlUuid, _>(&self.result_id)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Text, _>(&self.kind)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Nullable<Text>, _>(&self.model)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Jsonb, _>(&self.content)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Nullable<Float8>, _>(&self.score)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Timestamptz, _>(&self.at)?;
+        out.push_sql(")");
+        Ok(())
+    }
+}
+
+impl Query for CloseDetected {
+    /// The conversation (NULLs when the tenant has none with that id), `closed`,
+    /// `message_in_conversation`, then [`AiResultRow`]'s columns (NULLs unless closed).
+    type SqlType = (
+        Nullable<<<ConversationRow as Selectable<Pg>>::SelectExpression as Expression>::SqlType>,
+        Bool,
+        Bool,
+        Nullable<<<AiResultRow as Selectable<Pg>>::SelectExpression as Expression>::SqlType>,
+    );
+}
+
+/// A row of [`CloseDetected`].
+pub(crate) type CloseDetectedRow = (Option<ConversationRow>, bool, bool, Option<AiResultRow>);

@@ -265,8 +265,7 @@ impl TryFrom<ConversationRow> for Conversation {
 
 // `None` is bound as NULL, not written as DEFAULT (no nullable column has another default): the
 // insert's SQL never varies, so diesel prepares it once per connection.
-// Deserialize: closure detection's window comes back from `app_receive_inbound` as JSON rows.
-#[derive(Queryable, Selectable, Insertable, serde::Deserialize)]
+#[derive(Queryable, Selectable, Insertable)]
 #[diesel(table_name = messages, check_for_backend(diesel::pg::Pg), treat_none_as_default_value = false)]
 pub(crate) struct MessageRow {
     pub owner_id: Uuid,

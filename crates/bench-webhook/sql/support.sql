@@ -1,7 +1,7 @@
--- Helpers pgbench needs to do what the service does (installed in the bench database only).
+-- Helpers for growing Conversa's bench database to 1M messages (installed there only).
 -- UUID v7 ids, as the service mints them: 48 bits of Unix milliseconds, then random bits with
--- the version and variant set. Index locality of v7 keys differs from random v4 keys, so using
--- v4 here would make PostgreSQL's side of the comparison slower than the service's.
+-- the version and variant set. Index locality of v7 keys differs from random v4 keys, so rows
+-- bulk-inserted with v4 ids would make the grown database unlike one the service filled.
 CREATE FUNCTION bench_uuid_v7() RETURNS uuid LANGUAGE sql VOLATILE AS $$
     SELECT encode(
         set_bit(set_bit(set_bit(set_bit(

@@ -1,44 +1,55 @@
 //! Load benchmark of `POST /webhooks/twilio/inbound` (run it with `scripts/bench-webhook`).
 //!
-//! In one run, against a fresh database on the server `DATABASE_URL` names:
-//! 1. the real `conversa serve` takes signed inbound webhooks with unique MessageSids from
-//!    `--connections` keep-alive connections for `--duration`: requests/s, p50/p99, peak RSS;
-//! 2. pgbench runs the same SQL statements at the same concurrency as the same role: the
-//!    PostgreSQL limit for that work, and the ratio service/pgbench. The two alternate for
-//!    `--rounds` rounds, and the median round's ratio is the result: on a shared or virtual
-//!    machine, throughput drifts between runs more than between the two sides of one round;
-//! 3. the database grows to `--scale-messages` messages, and the latency of the inbound webhook
-//!    and of `GET /conversations/{id}/messages` is measured again, before/after.
+//! In one run, on one machine, against fresh databases on the server `DATABASE_URL` names, three
+//! systems take the same load shape, in alternating rounds (limit, peer, Conversa; the median
+//! round is the result, as throughput on a virtual machine drifts between minutes):
+//! 1. **the limit**: pgbench running the references' one-statement script
+//!    (`pgbench_minimal.sql`) on a scratch database with `peer_schema.sql`;
+//! 2. **the peer**: the seed's stack, FastAPI + asyncpg under uvicorn (`peer_fastapi/`), on a
+//!    scratch database with `peer_schema.sql`, taking signed webhooks;
+//! 3. **Conversa**: the real `conversa serve` on its own migrated database, taking the same
+//!    webhooks.
+//!
+//! Both services get `--connections` keep-alive connections, a new MessageSid per request, from
+//! `--customers` senders, a fifth of the bodies a farewell; pgbench runs as many clients. Then
+//! Conversa's database grows to `--scale-messages` messages and the latency of the inbound webhook
+//! and of `GET /conversations/{id}/messages` is measured again, before/after.
 
 mod cpu;
 mod load;
 mod pgbench;
+mod report;
 mod setup;
 mod stats;
 mod traffic;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use anyhow::Context;
+use anyhow::{Context, bail};
 use clap::Parser;
 use serde_json::Value;
 
-use crate::cpu::{CpuPerRequest, CpuSample};
-use crate::load::LoadReport;
-use crate::pgbench::Mode;
-use crate::setup::{BenchDatabase, Conversa, Server, psql};
-use crate::traffic::{Tenant, customer_number};
+use crate::cpu::{CpuPerRequest, CpuSample, Watched};
+use crate::report::{Probe, Report, Round, Run, System};
+use crate::setup::{BenchDatabase, Conversa, Peer, Server, psql};
+use crate::traffic::{Mix, Tenant, WebhookTarget, customer_number};
 
-/// The tenant's business number.
+/// The tenant's business number, the `To` of every webhook (Conversa's and the peer's).
 const BUSINESS: &str = "+5511940000001";
+/// The peer's account, as `peer_schema.sql` creates it.
+const PEER_ACCOUNT_SID: &str = "AC00000000000000000000000000000001";
+const PEER_AUTH_TOKEN: &str = "0123456789abcdef0123456789abcdef";
 /// Messages of the conversation the listing probes read, and the page they ask for.
 const LISTED_MESSAGES: u64 = 60;
 const PAGE: u32 = 50;
+/// Helpers the data growth needs, installed in Conversa's bench database.
+const SUPPORT_SQL: &str = include_str!("../sql/support.sql");
 
 #[derive(Debug, Parser)]
-#[command(about = "Load benchmark of the inbound Twilio webhook, beside pgbench running the same SQL")]
+#[command(about = "Load benchmark of the inbound Twilio webhook: Conversa beside the FastAPI peer and the \
+             one-statement PostgreSQL limit")]
 struct Args {
     /// A PostgreSQL role that may create databases (scripts/bench-webhook provides one).
     #[arg(long, env = "DATABASE_URL")]
@@ -46,13 +57,28 @@ struct Args {
     /// The `conversa` binary to measure (build it with --release).
     #[arg(long, default_value = "target/release/conversa")]
     conversa: PathBuf,
-    /// Concurrent connections, for the service and for pgbench.
+    /// The references: pgbench_minimal.sql, peer_schema.sql and peer_fastapi/ (read in place).
+    #[arg(long, env = "CONVERSA_BENCH_REFERENCES", default_value = "../shared/bench")]
+    references: PathBuf,
+    /// The virtualenv with the peer's packages (scripts/bench-webhook creates it).
+    #[arg(long, default_value = "target/bench-venv")]
+    peer_venv: PathBuf,
+    /// uvicorn `--workers` for the peer.
+    #[arg(long, default_value_t = 2)]
+    peer_workers: usize,
+    /// Leave the FastAPI peer out (for a machine that cannot install it).
+    #[arg(long)]
+    no_peer: bool,
+    /// Concurrent connections, for each service and for pgbench.
     #[arg(long, default_value_t = 32)]
     connections: usize,
     /// Length of each measured run, in seconds.
-    #[arg(long, default_value_t = 10)]
+    #[arg(long, default_value_t = 15)]
     duration: u64,
-    /// Service/pgbench rounds; the median ratio is reported.
+    /// Unmeasured run of each system before the first round, in seconds (0 skips it).
+    #[arg(long, default_value_t = 5)]
+    warmup: u64,
+    /// Rounds (limit, peer, Conversa); the median is reported.
     #[arg(long, default_value_t = 3)]
     rounds: usize,
     /// Length of each latency probe (before/after growing the data), in seconds.
@@ -62,10 +88,10 @@ struct Args {
     /// than their wait for a core.
     #[arg(long, default_value_t = 4)]
     probe_connections: usize,
-    /// Distinct customers writing (each has one open conversation).
-    #[arg(long, default_value_t = 1000)]
+    /// Distinct senders (From numbers); pgbench_minimal.sql draws from 5 000.
+    #[arg(long, default_value_t = 5000)]
     customers: u64,
-    /// Grow the database to this many messages for the second probe; 0 skips it.
+    /// Grow Conversa's database to this many messages for the second probe; 0 skips it.
     #[arg(long, default_value_t = 1_000_000)]
     scale_messages: u64,
     /// The service's `CONVERSA_LOG_FILTER` (its default, `info`, logs a line per request).
@@ -74,44 +100,59 @@ struct Args {
     /// The service's `CONVERSA_HTTP_WORKERS` (0, its default: one per core).
     #[arg(long, default_value_t = 0)]
     http_workers: usize,
-    /// Keep the bench database afterwards (for inspection).
+    /// Keep the bench databases afterwards (for inspection).
     #[arg(long)]
     keep: bool,
-    /// Where logs and pgbench files go.
+    /// Where logs, pgbench files and summary.jsonl go.
     #[arg(long, default_value = "target/bench-webhook")]
     work_dir: PathBuf,
 }
 
-/// One round of the throughput comparison: the service, then pgbench on the same SQL.
+/// The references' files.
 #[derive(Debug)]
-struct Round {
-    service: LoadReport,
-    service_cpu: CpuPerRequest,
-    /// pgbench in the service's round trips.
-    pg: pgbench::PgbenchReport,
-    pg_cpu: CpuPerRequest,
-    /// pgbench with a round trip per statement.
-    one_by_one: pgbench::PgbenchReport,
-    one_by_one_cpu: CpuPerRequest,
+struct References {
+    pgbench_script: PathBuf,
+    schema: PathBuf,
+    peer_dir: PathBuf,
 }
 
-impl Round {
-    /// Service over pgbench in the service's round trips: the ratio the goal is about.
-    fn ratio(&self) -> f64 {
-        self.service.rate() / self.pg.tps
-    }
-
-    fn ratio_one_by_one(&self) -> f64 {
-        self.service.rate() / self.one_by_one.tps
+impl References {
+    fn find(dir: &Path) -> anyhow::Result<Self> {
+        let dir = dir.canonicalize().with_context(|| {
+            format!("no references at {} (set CONVERSA_BENCH_REFERENCES or --references)", dir.display())
+        })?;
+        let refs = Self {
+            pgbench_script: dir.join("pgbench_minimal.sql"),
+            schema: dir.join("peer_schema.sql"),
+            peer_dir: dir.join("peer_fastapi"),
+        };
+        for path in [&refs.pgbench_script, &refs.schema, &refs.peer_dir.join("app.py")] {
+            if !path.exists() {
+                bail!("the references lack {}", path.display());
+            }
+        }
+        Ok(refs)
     }
 }
 
-/// Latency of the two probed requests at one database size.
+/// One HTTP service under test, with what its webhooks are signed for.
 #[derive(Debug)]
-struct Probe {
-    messages: u64,
-    inbound: LoadReport,
-    listing: LoadReport,
+struct HttpSystem<'a> {
+    server: &'a Server,
+    db: &'a BenchDatabase,
+    target: WebhookTarget,
+}
+
+/// Everything the rounds need.
+#[derive(Debug)]
+struct Bench<'a> {
+    args: &'a Args,
+    work_dir: PathBuf,
+    postmaster: Option<u32>,
+    limit_db: &'a BenchDatabase,
+    pgbench_script: &'a Path,
+    peer: Option<HttpSystem<'a>>,
+    conversa: HttpSystem<'a>,
 }
 
 #[tokio::main]
@@ -119,13 +160,22 @@ async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     std::fs::create_dir_all(&args.work_dir)?;
     let work_dir = args.work_dir.canonicalize()?;
-    let connections = args.connections;
+    let refs = References::find(&args.references)?;
+    let postmaster = setup::postmaster_pid(&args.database_url);
+    if postmaster.is_none() {
+        eprintln!(
+            "bench: PostgreSQL's processes are not visible here; its CPU is the machine's rest (which \
+             includes anything else running)"
+        );
+    }
 
-    eprintln!("bench: creating the database and the tenant");
-    let db = BenchDatabase::create(&args.database_url, "conversa_bench", args.keep)?;
-    let conversa = Conversa::new(&args.conversa, &db.url);
+    eprintln!("bench: creating the databases and Conversa's tenant");
+    let conversa_db = BenchDatabase::create(&args.database_url, "conversa_bench", args.keep)?;
+    let limit_db =
+        BenchDatabase::with_schema(&args.database_url, "conversa_bench_limit", &refs.schema, args.keep)?;
+    let conversa = Conversa::new(&args.conversa, &conversa_db.url, &work_dir.join("conversa"))?;
     conversa.run(&["migrate"])?;
-    psql(&db.url, pgbench::SUPPORT_SQL)?;
+    psql(&conversa_db.url, SUPPORT_SQL)?;
     let owner: Value = serde_json::from_str(&conversa.run(&[
         "owner",
         "create",
@@ -144,77 +194,161 @@ async fn main() -> anyhow::Result<()> {
     ];
     let server = conversa.serve(&work_dir.join("server.log"), &service_env).await?;
     register_account(&server, &tenant).await?;
-    let base = server.base_url();
+    let conversa_target = tenant.webhook_target(&server.base_url());
 
-    eprintln!("bench: opening {} customers' conversations", args.customers);
-    let opening = traffic::inbound_webhooks(&base, &tenant, 0..args.customers);
-    load::send_count(server.addr, connections, args.customers, 200, opening).await?;
+    let (peer_db, peer_server) = if args.no_peer {
+        (None, None)
+    } else {
+        eprintln!("bench: starting the FastAPI peer (uvicorn, {} workers)", args.peer_workers);
+        let db =
+            BenchDatabase::with_schema(&args.database_url, "conversa_bench_peer", &refs.schema, args.keep)?;
+        let runner =
+            Peer { venv: args.peer_venv.clone(), app_dir: refs.peer_dir.clone(), workers: args.peer_workers };
+        let server = runner.serve(&db.url, &work_dir.join("peer.log")).await?;
+        (Some(db), Some(server))
+    };
+    let peer = match (&peer_db, &peer_server) {
+        (Some(db), Some(server)) => {
+            let target = WebhookTarget::new(&server.base_url(), PEER_ACCOUNT_SID, PEER_AUTH_TOKEN, BUSINESS);
+            Some(HttpSystem { server, db, target })
+        }
+        _ => None,
+    };
+    let conversa_system = HttpSystem { server: &server, db: &conversa_db, target: conversa_target.clone() };
+
+    let customers = 0..args.customers;
+    eprintln!("bench: opening {} customers' conversations in each service", args.customers);
+    for system in peer.iter().chain([&conversa_system]) {
+        let opening = traffic::inbound_webhooks(&system.target, customers.clone(), Mix::Sequential);
+        load::send_count(system.server.addr, args.connections, args.customers, 200, opening).await?;
+    }
     // The listing probes read one conversation of its own, which the load never writes to, so
     // its first page is the same size before and after the data grows.
     let listed_customer = args.customers;
-    let listed_messages = traffic::inbound_webhooks(&base, &tenant, listed_customer..listed_customer + 1);
+    let listed = listed_customer..listed_customer + 1;
+    let listed_messages = traffic::inbound_webhooks(&conversa_target, listed, Mix::Sequential);
     load::send_count(server.addr, 1, LISTED_MESSAGES, 200, listed_messages).await?;
-    let listed = open_conversation(&db, &tenant, &customer_number(listed_customer))?;
+    let listed = open_conversation(&conversa_db, &tenant, &customer_number(listed_customer))?;
 
-    eprintln!("bench: probing latency with {} messages", count_messages(&db, &tenant)?);
-    let before = probe(&server, &db, &tenant, &listed, &args).await?;
+    eprintln!("bench: probing Conversa's latency with {} messages", count_messages(&conversa_db, &tenant)?);
+    let before = probe(&server, &conversa_db, &tenant, &listed, &args).await?;
 
-    let mut rounds = Vec::with_capacity(args.rounds);
-    for round in 1..=args.rounds.max(1) {
-        eprintln!(
-            "bench: round {round}: service then pgbench, {connections} connections, {} s each",
-            args.duration
-        );
-        rounds.push(run_round(&server, &db, &tenant, &args, &work_dir).await?);
+    let bench = Bench {
+        args: &args,
+        work_dir: work_dir.clone(),
+        postmaster,
+        limit_db: &limit_db,
+        pgbench_script: &refs.pgbench_script,
+        peer,
+        conversa: conversa_system,
+    };
+    if args.warmup > 0 {
+        eprintln!("bench: warming up, {} s each", args.warmup);
+        bench.round(Duration::from_secs(args.warmup)).await?;
     }
-    let peak_rss_kib = server.peak_rss_kib()?;
+    let mut rounds = Vec::with_capacity(args.rounds);
+    for n in 1..=args.rounds.max(1) {
+        eprintln!(
+            "bench: round {n}: limit, peer, conversa, {} connections, {} s each",
+            args.connections, args.duration
+        );
+        rounds.push(bench.round(Duration::from_secs(args.duration)).await?);
+    }
+    let conversa_rss_kib = server.peak_rss_kib()?;
+    let (peer_rss_kib, peer_processes) = match &bench.peer {
+        Some(peer) => (Some(peer.server.peak_rss_kib()?), peer.server.processes()),
+        None => (None, 0),
+    };
+    let conversations = tenant_sql(
+        &conversa_db,
+        &tenant,
+        "SELECT string_agg(status || ' ' || n, ', ' ORDER BY status) FROM \
+         (SELECT status, count(*) n FROM conversations GROUP BY status) s",
+    )?;
+    // The peer is done: stop it before the data grows, so it takes nothing from the probes.
+    drop(bench);
+    drop(peer_server);
 
     let after = if args.scale_messages > 0 {
-        let have = count_messages(&db, &tenant)?;
-        eprintln!("bench: growing the database from {have} to {} messages", args.scale_messages);
-        grow(&db, &tenant, args.scale_messages.saturating_sub(have))?;
-        Some(probe(&server, &db, &tenant, &listed, &args).await?)
+        let have = count_messages(&conversa_db, &tenant)?;
+        eprintln!("bench: growing Conversa's database from {have} to {} messages", args.scale_messages);
+        grow(&conversa_db, &tenant, args.scale_messages.saturating_sub(have))?;
+        Some(probe(&server, &conversa_db, &tenant, &listed, &args).await?)
     } else {
         None
     };
 
-    print_report(&args, &rounds, peak_rss_kib, &before, after.as_ref());
+    let report = Report {
+        connections: args.connections,
+        duration: args.duration,
+        warmup: args.warmup,
+        customers: args.customers,
+        http_workers: args.http_workers,
+        peer_workers: args.peer_workers,
+        peer_processes,
+        probe_connections: args.probe_connections,
+        probe_seconds: args.probe,
+        rounds,
+        conversa_rss_kib,
+        peer_rss_kib,
+        conversations,
+        postgres_measured: postmaster.is_some(),
+        before,
+        after,
+    };
+    report.print();
+    let jsonl = report.json_lines().join("\n") + "\n";
+    std::fs::write(work_dir.join("summary.jsonl"), &jsonl)?;
+    print!("{jsonl}");
     Ok(())
 }
 
-/// The service, then pgbench, on the same work for the same time.
-async fn run_round(
-    server: &Server,
-    db: &BenchDatabase,
-    tenant: &Tenant,
-    args: &Args,
-    work_dir: &std::path::Path,
-) -> anyhow::Result<Round> {
-    let duration = Duration::from_secs(args.duration);
-    let inbound = traffic::inbound_webhooks(&server.base_url(), tenant, 0..args.customers);
-    vacuum(db)?;
-    let cpu_before = CpuSample::now(Some(server.pid()))?;
-    let service = load::run(server.addr, args.connections, duration, 200, inbound).await?;
-    let service_cpu = CpuSample::now(Some(server.pid()))?.per_request_ms(&cpu_before, service.ok);
+impl Bench<'_> {
+    fn watched(&self, service: Option<&Server>) -> Watched {
+        Watched { service: service.map(Server::pid), postgres: self.postmaster }
+    }
 
-    let pgbench = |mode| -> anyhow::Result<(pgbench::PgbenchReport, CpuPerRequest)> {
-        vacuum(db)?;
-        let cpu_before = CpuSample::now(Some(server.pid()))?;
-        let report = pgbench::run_inbound(
-            mode,
-            &db.app_url,
-            tenant,
-            args.customers,
-            args.connections,
+    /// One round: the limit, the peer, Conversa, each for `duration` on a settled database.
+    async fn round(&self, duration: Duration) -> anyhow::Result<Round> {
+        let limit = self.limit(duration)?;
+        let peer = match &self.peer {
+            Some(peer) => Some(self.http(System::Peer, peer, duration).await?),
+            None => None,
+        };
+        let conversa = self.http(System::Conversa, &self.conversa, duration).await?;
+        Ok(Round { limit, peer, conversa })
+    }
+
+    fn limit(&self, duration: Duration) -> anyhow::Result<Run> {
+        self.limit_db.settle()?;
+        let watched = self.watched(None);
+        let cpu_before = CpuSample::now(watched)?;
+        let report = pgbench::run(
+            self.pgbench_script,
+            &self.limit_db.url,
+            self.args.connections,
             duration,
-            work_dir,
+            &self.work_dir,
         )?;
-        let transactions = (report.tps * duration.as_secs_f64()).round() as u64;
-        Ok((report, CpuSample::now(Some(server.pid()))?.per_request_ms(&cpu_before, transactions)))
-    };
-    let (pg, pg_cpu) = pgbench(Mode::Pipelined)?;
-    let (one_by_one, one_by_one_cpu) = pgbench(Mode::OneByOne)?;
-    Ok(Round { service, service_cpu, pg, pg_cpu, one_by_one, one_by_one_cpu })
+        let cpu = CpuSample::now(watched)?.per_request_ms(&cpu_before, report.transactions);
+        Ok(Run {
+            system: System::Limit,
+            rate: report.tps,
+            requests: report.transactions,
+            latencies: report.latencies,
+            cpu,
+        })
+    }
+
+    async fn http(&self, system: System, http: &HttpSystem<'_>, duration: Duration) -> anyhow::Result<Run> {
+        http.db.settle()?;
+        let watched = self.watched(Some(http.server));
+        let load = traffic::inbound_webhooks(&http.target, 0..self.args.customers, Mix::Load);
+        let cpu_before = CpuSample::now(watched)?;
+        let report = load::run(http.server.addr, self.args.connections, duration, 200, load).await?;
+        let cpu: CpuPerRequest = CpuSample::now(watched)?.per_request_ms(&cpu_before, report.ok);
+        Ok(Run { system, rate: report.rate(), requests: report.ok, latencies: report.latencies, cpu })
+    }
 }
 
 async fn register_account(server: &Server, tenant: &Tenant) -> anyhow::Result<()> {
@@ -229,13 +363,6 @@ async fn register_account(server: &Server, tenant: &Tenant) -> anyhow::Result<()
     load::send_count(server.addr, 1, 1, 201, Arc::new(move |_| request.clone()))
         .await
         .context("cannot register the bench Twilio account")
-}
-
-/// Vacuums and analyzes the database, so that every run starts from the same state: the
-/// conversations' rows are updated with every message, and dead versions (or autovacuum
-/// catching up on them in the middle of a run) would tax whichever run comes later.
-fn vacuum(db: &BenchDatabase) -> anyhow::Result<()> {
-    psql(&db.url, "VACUUM (ANALYZE)").map(drop)
 }
 
 /// Runs `sql` as the schema owner with the tenant set, so it holds under forced RLS too.
@@ -297,6 +424,8 @@ fn grow(db: &BenchDatabase, tenant: &Tenant, messages: u64) -> anyhow::Result<()
     Ok(())
 }
 
+/// Conversa's latency with few connections: inbound webhooks (the load's mix), then the
+/// listing of a 60-message conversation's first page.
 async fn probe(
     server: &Server,
     db: &BenchDatabase,
@@ -306,101 +435,11 @@ async fn probe(
 ) -> anyhow::Result<Probe> {
     let messages = count_messages(db, tenant)?;
     let duration = Duration::from_secs(args.probe);
-    vacuum(db)?;
+    db.settle()?;
     let base = server.base_url();
-    let inbound = traffic::inbound_webhooks(&base, tenant, 0..args.customers);
+    let inbound = traffic::inbound_webhooks(&tenant.webhook_target(&base), 0..args.customers, Mix::Load);
     let inbound = load::run(server.addr, args.probe_connections, duration, 200, inbound).await?;
     let pages = traffic::message_pages(&base, tenant, conversation_id, PAGE);
     let listing = load::run(server.addr, args.probe_connections, duration, 200, pages).await?;
-    Ok(Probe { messages, inbound, listing })
-}
-
-fn print_report(args: &Args, rounds: &[Round], peak_rss_kib: u64, before: &Probe, after: Option<&Probe>) {
-    let cores = std::thread::available_parallelism().map_or(0, usize::from);
-    println!();
-    println!(
-        "POST /webhooks/twilio/inbound: {} connections, {} rounds of {} s, {} customers, {cores} cores, \
-         service HTTP workers: {}",
-        args.connections,
-        rounds.len(),
-        args.duration,
-        args.customers,
-        if args.http_workers == 0 { "one per core".to_owned() } else { args.http_workers.to_string() }
-    );
-    println!(
-        "{:<7}{:>15}{:>22}{:>22}{:>10}{:>14}",
-        "round", "service req/s", "pgbench tps pipelined", "pgbench tps 1-by-1", "ratio", "ratio 1-by-1"
-    );
-    for (n, round) in rounds.iter().enumerate() {
-        println!(
-            "{:<7}{:>15.1}{:>22.1}{:>22.1}{:>10.2}{:>14.2}",
-            n + 1,
-            round.service.rate(),
-            round.pg.tps,
-            round.one_by_one.tps,
-            round.ratio(),
-            round.ratio_one_by_one()
-        );
-    }
-    let mut by_ratio: Vec<&Round> = rounds.iter().collect();
-    by_ratio.sort_by(|a, b| a.ratio().total_cmp(&b.ratio()));
-    let median = by_ratio[by_ratio.len() / 2];
-    println!(
-        "ratio service/pgbench (pipelined as the service): {:.2} (median round; lowest {:.2}, highest {:.2})",
-        median.ratio(),
-        by_ratio[0].ratio(),
-        by_ratio[by_ratio.len() - 1].ratio()
-    );
-    let mut one_by_one: Vec<f64> = rounds.iter().map(Round::ratio_one_by_one).collect();
-    one_by_one.sort_by(f64::total_cmp);
-    println!(
-        "ratio service/pgbench (a round trip per statement): {:.2} (median)",
-        one_by_one[one_by_one.len() / 2]
-    );
-    println!("latency in the median round (p50 / p99 ms):");
-    for (name, latencies) in [
-        ("service", &median.service.latencies),
-        ("pgbench pipelined", &median.pg.latencies),
-        ("pgbench 1-by-1", &median.one_by_one.latencies),
-    ] {
-        println!("  {name:<20}{:>9.2}{:>9.2}", latencies.percentile_ms(50.0), latencies.percentile_ms(99.0));
-    }
-    println!("peak RSS of the service: {:.1} MiB", peak_rss_kib as f64 / 1024.0);
-    let (service_cpu, pg_cpu, one_cpu) = (median.service_cpu, median.pg_cpu, median.one_by_one_cpu);
-    println!(
-        "CPU ms per request (median round), service run: {:.2} = service {:.2} + load generator {:.2} + PostgreSQL {:.2}",
-        service_cpu.machine, service_cpu.service, service_cpu.load, service_cpu.rest
-    );
-    println!(
-        "CPU ms per transaction (median round), PostgreSQL and pgbench: pipelined {:.2}, one by one {:.2}",
-        pg_cpu.machine, one_cpu.machine
-    );
-    println!();
-    println!("Latency as the data grows ({} connections, {} s each):", args.probe_connections, args.probe);
-    println!(
-        "{:<12}{:>12}{:>14}{:>10}{:>18}{:>10}",
-        "", "messages", "inbound p50", "p99", "GET messages p50", "p99"
-    );
-    let row = |name: &str, probe: &Probe| {
-        println!(
-            "{name:<12}{:>12}{:>14.2}{:>10.2}{:>18.2}{:>10.2}",
-            probe.messages,
-            probe.inbound.latencies.percentile_ms(50.0),
-            probe.inbound.latencies.percentile_ms(99.0),
-            probe.listing.latencies.percentile_ms(50.0),
-            probe.listing.latencies.percentile_ms(99.0)
-        );
-    };
-    row("before", before);
-    if let Some(after) = after {
-        row("after", after);
-        let ratio = |a: &LoadReport, b: &LoadReport| {
-            a.latencies.percentile_ms(50.0) / b.latencies.percentile_ms(50.0)
-        };
-        println!(
-            "p50 after/before: inbound {:.2}, GET messages {:.2}",
-            ratio(&after.inbound, &before.inbound),
-            ratio(&after.listing, &before.listing)
-        );
-    }
+    Ok(Probe { messages, inbound: inbound.latencies, listing: listing.latencies })
 }

@@ -1,5 +1,6 @@
-//! PostgreSQL's limit for the same work: pgbench running, at the same concurrency and as the
-//! same role, the statements the service runs for one inbound webhook (`sql/inbound.sql`).
+//! The one-statement PostgreSQL limit: pgbench running the reference script
+//! (`pgbench_minimal.sql`: upsert the active conversation and insert the message in one
+//! statement, no RLS) on a scratch database with the reference schema.
 
 use std::path::Path;
 use std::process::Command;
@@ -8,72 +9,38 @@ use std::time::Duration;
 use anyhow::{Context, bail};
 
 use crate::stats::Latencies;
-use crate::traffic::{Tenant, random_hex};
-
-/// The statements of one inbound webhook, as a pgbench script.
-pub const INBOUND_SCRIPT: &str = include_str!("../sql/inbound.sql");
-/// Functions the script needs, installed by the schema owner.
-pub const SUPPORT_SQL: &str = include_str!("../sql/support.sql");
-
-/// How pgbench sends the statements.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Mode {
-    /// In the service's round trips: its pipelined statements in `\startpipeline` blocks
-    /// (pgbench syncs once per block; the service's driver syncs after each statement).
-    Pipelined,
-    /// One round trip per statement.
-    OneByOne,
-}
-
-impl Mode {
-    fn script(self) -> String {
-        match self {
-            Self::Pipelined => INBOUND_SCRIPT.to_owned(),
-            Self::OneByOne => INBOUND_SCRIPT
-                .lines()
-                .filter(|line| !line.starts_with("\\startpipeline") && !line.starts_with("\\endpipeline"))
-                .map(|line| format!("{line}\n"))
-                .collect(),
-        }
-    }
-}
 
 /// What pgbench measured.
 #[derive(Debug)]
 pub struct PgbenchReport {
     /// Transactions (whole webhooks) per second, without connection set-up.
     pub tps: f64,
+    /// Transactions it completed.
+    pub transactions: u64,
     /// Each transaction's latency.
     pub latencies: Latencies,
 }
 
-/// Runs the inbound script for `duration` with `clients` connections of `app_url`.
-pub fn run_inbound(
-    mode: Mode,
-    app_url: &str,
-    tenant: &Tenant,
-    customers: u64,
+/// Runs `script` (read where it lies) for `duration` with `clients` connections of `url`:
+/// `pgbench -n -M prepared -f <script> -c <clients> -j 2 -T <secs>`, logging every transaction
+/// under `work_dir` for the latency percentiles.
+pub fn run(
+    script: &Path,
+    url: &str,
     clients: usize,
     duration: Duration,
     work_dir: &Path,
 ) -> anyhow::Result<PgbenchReport> {
-    let script = work_dir.join("inbound.sql");
-    std::fs::write(&script, mode.script())?;
     let log_prefix = work_dir.join("pgbench_log");
     remove_logs(work_dir)?;
     let output = Command::new("pgbench")
         .args(["-n", "-M", "prepared", "-l"])
         .arg(format!("--log-prefix={}", log_prefix.display()))
+        .arg("-f")
+        .arg(script)
         .args(["-c", &clients.to_string(), "-j", &clients.min(2).to_string()])
         .args(["-T", &duration.as_secs().max(1).to_string()])
-        .args(["-D", &format!("owner={}", tenant.owner_id)])
-        .args(["-D", &format!("account_sid={}", tenant.account_sid)])
-        .args(["-D", &format!("business={}", tenant.business)])
-        .args(["-D", &format!("customers={customers}")])
-        .args(["-D", &format!("tag={}", random_hex::<4>())])
-        .arg("-f")
-        .arg(&script)
-        .arg(app_url)
+        .arg(url)
         .output()
         .context("cannot run pgbench (install the PostgreSQL client tools)")?;
     let stdout = String::from_utf8_lossy(&output.stdout);
@@ -85,7 +52,8 @@ pub fn run_inbound(
     if failed > 0 {
         bail!("pgbench: {failed} transactions failed:\n{stdout}");
     }
-    Ok(PgbenchReport { tps, latencies: read_logs(work_dir)? })
+    let latencies = read_logs(work_dir)?;
+    Ok(PgbenchReport { tps, transactions: latencies.len() as u64, latencies })
 }
 
 fn is_log(name: &str) -> bool {
@@ -146,15 +114,5 @@ mod tests {
         assert_eq!(parse_failed(out), 0);
         assert_eq!(parse_failed("number of failed transactions: 3 (1.0%)"), 3);
         assert_eq!(parse_tps("nothing"), None);
-    }
-
-    #[test]
-    fn one_by_one_is_the_script_without_pipelines() {
-        let pipelined = Mode::Pipelined.script();
-        let one_by_one = Mode::OneByOne.script();
-        assert!(pipelined.contains("\\startpipeline") && pipelined.contains("\\endpipeline"));
-        assert!(!one_by_one.contains("pipeline\n"));
-        let statements = |script: &str| script.matches(';').count();
-        assert_eq!(statements(&pipelined), statements(&one_by_one));
     }
 }

@@ -54,7 +54,7 @@ pub use feature::{Feature, FeatureError, FeatureName, FeatureUpdate, LifecycleSe
 pub use ids::{
     AiResultId, ApiKeyId, ConversationId, FeatureId, MessageId, OwnerId, SendJobId, TwilioAccountId, UserId,
 };
-pub use message::{Media, Message, MessageInputError, NewMessage};
+pub use message::{Media, Message, MessageInputError, MessageTurn, NewMessage};
 pub use message_sid::{InvalidMessageSid, MessageSid};
 pub use phone::{ChannelAddress, PhoneNumber, PhoneNumberError};
 pub use secret::SecretString;

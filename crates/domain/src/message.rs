@@ -84,6 +84,33 @@ impl Message {
     }
 }
 
+/// What closure detection reads of a stored message: who wrote it, what, and when. Storage
+/// can hand the detector this much without reading whole messages.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MessageTurn {
+    /// Its author.
+    pub sender: MessageOwner,
+    /// Its text.
+    pub body: Option<MessageBody>,
+    /// When it was stored.
+    pub created_at: DateTime<Utc>,
+}
+
+impl MessageTurn {
+    /// The turn for closure detection (see [`Message::as_turn`]).
+    #[must_use]
+    pub fn as_turn(&self) -> Turn<'_> {
+        let speaker = if self.sender.is_business() { Speaker::Business } else { Speaker::Customer };
+        Turn::new(speaker, self.body.as_ref().map_or("", MessageBody::as_str), self.created_at)
+    }
+}
+
+impl From<&Message> for MessageTurn {
+    fn from(message: &Message) -> Self {
+        Self { sender: message.sender, body: message.body.clone(), created_at: message.created_at }
+    }
+}
+
 /// Input to store a message.
 #[derive(Clone, Debug, PartialEq)]
 pub struct NewMessage {

@@ -1,8 +1,8 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use domain::{
-    AiResult, Conversation, ConversationId, DeliveryStatus, Message, MessageId, NewAiResult, NewMessage,
-    OwnerId,
+    AiResult, Conversation, ConversationId, DeliveryStatus, Message, MessageId, MessageTurn, NewAiResult,
+    NewMessage, OwnerId,
 };
 
 use crate::{Page, PageRequest, StoreError};
@@ -18,9 +18,10 @@ pub struct InboundStored {
     pub conversation_created: bool,
     /// Whether the provider id was already stored: nothing was written.
     pub duplicate: bool,
-    /// The conversation's latest messages up to the requested window, oldest first, the new
-    /// message last, read in the same transaction (empty for a duplicate or a window of 0).
-    pub recent: Vec<Message>,
+    /// What closure detection reads of the conversation's latest messages up to the requested
+    /// window, oldest first, the new message last, read in the same transaction (empty for a
+    /// duplicate or a window of 0).
+    pub recent: Vec<MessageTurn>,
 }
 
 /// A message appended to a conversation.

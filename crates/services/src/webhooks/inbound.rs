@@ -5,8 +5,8 @@ use chrono::{DateTime, Utc};
 use domain::closure::{ClosureAssessment, ClosureConfig, ClosureDetector, MAX_WINDOW};
 use domain::{
     CLOSURE_DETECTION_KIND, ChannelAddress, Conversation, DeliveryStatus, Media, Message, MessageBody,
-    MessageDirection, MessageOwner, MessageSid, MessageType, NewAiResult, NewConversation, NewMessage,
-    TwilioAccount,
+    MessageDirection, MessageOwner, MessageSid, MessageTurn, MessageType, NewAiResult, NewConversation,
+    NewMessage, TwilioAccount,
 };
 use ports::{InboundStored, SpooledKind, StoreError, WebhookAccount};
 use serde_json::{Map, Value};
@@ -129,12 +129,12 @@ impl TwilioWebhookService {
     async fn detect_closure(
         &self,
         config: ClosureConfig,
-        recent: &[Message],
+        recent: &[MessageTurn],
         outcome: &mut InboundOutcome,
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
         let conversation = &outcome.conversation;
-        let turns: Vec<_> = recent.iter().map(Message::as_turn).collect();
+        let turns: Vec<_> = recent.iter().map(MessageTurn::as_turn).collect();
         let assessment = ClosureDetector::new(config).assess(&turns, now);
         tracing::debug!(score = assessment.score, should_close = assessment.should_close, "closure assessed");
         if assessment.should_close {

@@ -188,7 +188,7 @@ impl Setup {
                     conversation,
                     conversation_created: false,
                     duplicate: false,
-                    recent: turns,
+                    recent: turns.iter().map(domain::MessageTurn::from).collect(),
                 })
             });
         self
