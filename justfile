@@ -22,8 +22,8 @@ lint:
 fmt:
     cargo fmt --all
 
-# (Arguments go to scripts/bench-webhook: `just bench --help`.)
-# Criterion benchmarks, then the inbound-webhook load benchmark beside pgbench.
+# (Arguments go to scripts/bench-webhook: `just bench --help`, `just bench --no-peer`.)
+# Criterion benchmarks, then the inbound-webhook load benchmark: Conversa, the FastAPI peer, pgbench's limit.
 bench *args:
     cargo bench --locked -p domain --bench closure
     cargo bench --locked -p adapters-twilio --bench signature
