@@ -330,6 +330,9 @@ impl Bench<'_> {
             duration,
             &self.work_dir,
         )?;
+        // pgbench's backends exit with it; their CPU reaches the postmaster's counters only once
+        // it has reaped them. Sampled at once, a run could miss all of it (PostgreSQL 0 ms).
+        std::thread::sleep(Duration::from_millis(500));
         let cpu = CpuSample::now(watched)?.per_request_ms(&cpu_before, report.transactions);
         Ok(Run {
             system: System::Limit,
