@@ -113,59 +113,47 @@ BEGIN
         RETURN;
     END IF;
 
-    -- The common case first: record the message on the active conversation (the UPDATE takes
-    -- the row lock a SELECT … FOR UPDATE would have, in the same statement). Conversation::
-    -- record_message for an inbound message, only the columns that change, and no indexed one
-    -- after the first message (idle_deadline_at is left as it is, see below): a HOT update, no
-    -- new index entries, the row stays on its page.
-    UPDATE conversations
-       SET status = CASE WHEN status = 'pending' THEN 'progress' ELSE status END,
-           last_message_at = greatest(last_message_at, p_at),
-           last_inbound_at = greatest(last_inbound_at, p_at),
-           message_count = message_count + 1,
-           updated_at = p_at
-     WHERE owner_id = p_owner_id AND channel = p_channel AND business_phone = p_business_phone
-       AND customer_phone = p_customer_phone AND status IN ('pending', 'progress') AND expires_at > p_at
-    RETURNING * INTO c;
-
-    -- None active (or only one past its expiry, not swept yet): open the candidate, with the
+    -- Record the message on the active conversation (the UPDATE takes the row lock a SELECT …
+    -- FOR UPDATE would have, in the same statement): Conversation::record_message for an inbound
+    -- message, only the columns that change, and no indexed one after the first message
+    -- (idle_deadline_at is left as it is, see below), so a HOT update: no new index entries, the
+    -- row stays on its page. Nearly always the first pass ends here. Otherwise none is active, or
+    -- only one past its expiry, not swept yet: close that one and open the candidate, with the
     -- message already recorded. ON CONFLICT DO NOTHING: when a concurrent first message opened
-    -- it, this waits for that transaction and the next pass records on the winner.
-    IF NOT FOUND THEN
-        FOR attempt IN 1..3 LOOP
-            UPDATE conversations
-               SET status = 'expired', closed_at = p_at, close_reason = 'expired before a new message arrived',
-                   updated_at = p_at
-             WHERE owner_id = p_owner_id AND channel = p_channel AND business_phone = p_business_phone
-               AND customer_phone = p_customer_phone AND status IN ('pending', 'progress') AND expires_at <= p_at;
-            INSERT INTO conversations (owner_id, id, channel, customer_phone, business_phone, status, context,
-                                       metadata, expires_at, idle_timeout_seconds, idle_deadline_at,
-                                       max_extension_seconds, max_expires_at, last_message_at, last_inbound_at,
-                                       message_count, created_at, updated_at)
-            VALUES (p_owner_id, p_conversation_id, p_channel, p_customer_phone, p_business_phone, 'progress',
-                    p_conversation_context, p_conversation_metadata, p_expires_at, p_idle_timeout_seconds,
-                    p_at + make_interval(secs => p_idle_timeout_seconds), p_max_extension_seconds,
-                    p_max_expires_at, p_at, p_at, 1, p_at, p_at)
-            ON CONFLICT DO NOTHING
-            RETURNING * INTO c;
-            IF FOUND THEN
-                v_created := true;
-                EXIT;
-            END IF;
-            UPDATE conversations
-               SET status = CASE WHEN status = 'pending' THEN 'progress' ELSE status END,
-                   last_message_at = greatest(last_message_at, p_at),
-                   last_inbound_at = greatest(last_inbound_at, p_at),
-                   message_count = message_count + 1,
-                   updated_at = p_at
-             WHERE owner_id = p_owner_id AND channel = p_channel AND business_phone = p_business_phone
-               AND customer_phone = p_customer_phone AND status IN ('pending', 'progress') AND expires_at > p_at
-            RETURNING * INTO c;
-            EXIT WHEN FOUND;
-        END LOOP;
-        IF c.id IS NULL THEN
-            RAISE EXCEPTION 'the active conversation kept changing' USING ERRCODE = 'serialization_failure';
+    -- it, this waits for that transaction, and the next pass records on the winner.
+    FOR attempt IN 1..3 LOOP
+        UPDATE conversations
+           SET status = CASE WHEN status = 'pending' THEN 'progress' ELSE status END,
+               last_message_at = greatest(last_message_at, p_at),
+               last_inbound_at = greatest(last_inbound_at, p_at),
+               message_count = message_count + 1,
+               updated_at = p_at
+         WHERE owner_id = p_owner_id AND channel = p_channel AND business_phone = p_business_phone
+           AND customer_phone = p_customer_phone AND status IN ('pending', 'progress') AND expires_at > p_at
+        RETURNING * INTO c;
+        EXIT WHEN FOUND;
+        UPDATE conversations
+           SET status = 'expired', closed_at = p_at, close_reason = 'expired before a new message arrived',
+               updated_at = p_at
+         WHERE owner_id = p_owner_id AND channel = p_channel AND business_phone = p_business_phone
+           AND customer_phone = p_customer_phone AND status IN ('pending', 'progress') AND expires_at <= p_at;
+        INSERT INTO conversations (owner_id, id, channel, customer_phone, business_phone, status, context,
+                                   metadata, expires_at, idle_timeout_seconds, idle_deadline_at,
+                                   max_extension_seconds, max_expires_at, last_message_at, last_inbound_at,
+                                   message_count, created_at, updated_at)
+        VALUES (p_owner_id, p_conversation_id, p_channel, p_customer_phone, p_business_phone, 'progress',
+                p_conversation_context, p_conversation_metadata, p_expires_at, p_idle_timeout_seconds,
+                p_at + make_interval(secs => p_idle_timeout_seconds), p_max_extension_seconds,
+                p_max_expires_at, p_at, p_at, 1, p_at, p_at)
+        ON CONFLICT DO NOTHING
+        RETURNING * INTO c;
+        IF FOUND THEN
+            v_created := true;
+            EXIT;
         END IF;
+    END LOOP;
+    IF c.id IS NULL THEN
+        RAISE EXCEPTION 'the active conversation kept changing' USING ERRCODE = 'serialization_failure';
     END IF;
 
     INSERT INTO messages (owner_id, id, conversation_id, direction, sender, message_type, body, media, context,

@@ -202,6 +202,19 @@ async fn inbound(api: &Api, sid: &str, customer: usize, body: &str) -> u16 {
     api.webhook("/webhooks/twilio/inbound", DEMO_AUTH_TOKEN, &params).await.status
 }
 
+/// Polls `GET /metrics` until `series` reads `expected` (the drainer records a batch once it is
+/// removed from the spool, a moment after its messages are in the database); at most 5 s.
+async fn wait_metric(api: &Api, series: &str, expected: f64) -> f64 {
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let value = metric(api, series).await;
+        if value == expected || Instant::now() > deadline {
+            return value;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
 /// The value of one series of `GET /metrics`.
 async fn metric(api: &Api, series: &str) -> f64 {
     let text = api.client.get(format!("{}/metrics", api.base)).send().await.unwrap().text().await.unwrap();
@@ -268,7 +281,7 @@ async fn a_database_killed_under_load_loses_no_message() {
     eprintln!(
         "{sent} webhooks, {spooled} spooled during the outage, all stored once {waited:?} after PostgreSQL returned"
     );
-    assert_eq!(metric(&api, "conversa_spool_webhooks").await, 0.0);
+    assert_eq!(wait_metric(&api, "conversa_spool_webhooks", 0.0).await, 0.0);
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -311,8 +324,8 @@ async fn a_spool_survives_a_restart_of_the_service() {
     let (stored, distinct) = cluster.wait_stored("SMkept", 20, Duration::from_secs(10));
     assert_eq!((stored, distinct), (20, 20), "after {:?}", started.elapsed());
     let api = env.api();
-    assert_eq!(metric(&api, "conversa_spool_replays_total{outcome=\"replayed\"}").await, 20.0);
-    assert_eq!(metric(&api, "conversa_spool_webhooks").await, 0.0);
+    assert_eq!(wait_metric(&api, "conversa_spool_replays_total{outcome=\"replayed\"}", 20.0).await, 20.0);
+    assert_eq!(wait_metric(&api, "conversa_spool_webhooks", 0.0).await, 0.0);
     for refused in ["SMforged", "SMnofrom", "SMhuge", "SMstranger"] {
         assert_eq!(cluster.stored(refused), (0, 0), "{refused} was refused and must not be stored");
     }

@@ -79,9 +79,15 @@ impl Message {
     /// speaks for the business on the other.
     #[must_use]
     pub fn as_turn(&self) -> Turn<'_> {
-        let speaker = if self.sender.is_business() { Speaker::Business } else { Speaker::Customer };
-        Turn::new(speaker, self.body.as_ref().map_or("", MessageBody::as_str), self.created_at)
+        turn(self.sender, self.body.as_ref(), self.created_at)
     }
+}
+
+/// A turn for closure detection: the customer on one side, everyone who speaks for the business
+/// on the other; media without a caption is an empty text.
+fn turn(sender: MessageOwner, body: Option<&MessageBody>, at: DateTime<Utc>) -> Turn<'_> {
+    let speaker = if sender.is_business() { Speaker::Business } else { Speaker::Customer };
+    Turn::new(speaker, body.map_or("", MessageBody::as_str), at)
 }
 
 /// What closure detection reads of a stored message: who wrote it, what, and when. Storage
@@ -100,8 +106,7 @@ impl MessageTurn {
     /// The turn for closure detection (see [`Message::as_turn`]).
     #[must_use]
     pub fn as_turn(&self) -> Turn<'_> {
-        let speaker = if self.sender.is_business() { Speaker::Business } else { Speaker::Customer };
-        Turn::new(speaker, self.body.as_ref().map_or("", MessageBody::as_str), self.created_at)
+        turn(self.sender, self.body.as_ref(), self.created_at)
     }
 }
 
