@@ -103,9 +103,10 @@ impl MessageStore for PgStore {
         let window = i32::try_from(window).unwrap_or(i32::MAX);
         let receive = async {
             let mut conn = self.conn().await?;
-            // One statement, outside any explicit transaction: it is its own transaction. A
-            // serialization failure (the active conversation changed under it twice) is retried
-            // once; the second attempt finds the conversation settled.
+            // One statement, outside any explicit transaction: it is its own transaction. It
+            // raises a serialization failure, rolling itself back, when the same MessageSid was
+            // committed concurrently (or the active conversation kept changing): retried once,
+            // the second attempt answers it as the duplicate it is.
             let mut attempts = 0;
             loop {
                 attempts += 1;

@@ -44,6 +44,5 @@ pub use tenants::{
 };
 pub use twilio_accounts::{CreateTwilioAccount, MAX_FRIENDLY_NAME_CHARS, TwilioAccountService};
 pub use webhooks::{
-    CLOSURE_MODEL, DrainReport, Form, InboundOutcome, Receipt, SignedWebhook, StatusOutcome,
-    TwilioWebhookService,
+    CLOSURE_MODEL, DrainReport, InboundOutcome, Receipt, SignedWebhook, StatusOutcome, TwilioWebhookService,
 };

@@ -10,6 +10,8 @@
 
 use std::sync::Arc;
 
+use chrono::{DateTime, Utc};
+
 use domain::AccountSid;
 use ports::{
     Clock, ConversationStore, MessageStore, SpoolError, SpooledKind, SpooledWebhook, StoreError,
@@ -24,7 +26,7 @@ mod inbound;
 mod replay;
 
 pub use delivery::StatusOutcome;
-pub use form::Form;
+use form::Form;
 pub use inbound::{CLOSURE_MODEL, InboundOutcome};
 pub use replay::DrainReport;
 
@@ -102,18 +104,20 @@ impl TwilioWebhookService {
         Ok(Verified { account, account_sid, form })
     }
 
-    /// Keeps a verified, valid webhook the database could not take.
+    /// Keeps a verified, valid webhook the database could not take, as received at
+    /// `received_at` (the time the store was asked to use: its replay stores it as of then).
     async fn spool(
         &self,
         kind: SpooledKind,
         verified: Verified,
+        received_at: DateTime<Utc>,
         store_error: &StoreError,
     ) -> Result<(), ServiceError> {
         let entry = SpooledWebhook {
             kind,
             account_sid: verified.account_sid.into(),
             fields: verified.form.into_fields(),
-            received_at: self.clock.now(),
+            received_at,
         };
         match self.spool.push(entry).await {
             Ok(seq) => {

@@ -34,10 +34,11 @@ impl TwilioWebhookService {
         let verified = self.verify(webhook).await?;
         let parsed = parse_status(&verified.form)?;
         let owner_id = verified.account.credentials.account.owner_id;
-        match self.apply_status(owner_id, parsed, self.clock.now()).await {
+        let now = self.clock.now();
+        match self.apply_status(owner_id, parsed, now).await {
             Ok(update) => Ok(Receipt::Stored(update)),
             Err(error @ StoreError::Unavailable(_)) => {
-                self.spool(SpooledKind::Status, verified, &error).await?;
+                self.spool(SpooledKind::Status, verified, now, &error).await?;
                 Ok(Receipt::Spooled)
             }
             Err(other) => Err(other.into()),

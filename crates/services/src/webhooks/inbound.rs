@@ -65,10 +65,11 @@ impl TwilioWebhookService {
     ) -> Result<Receipt<InboundOutcome>, ServiceError> {
         let verified = self.verify(webhook).await?;
         let parsed = parse_inbound(&verified.account.credentials.account, &verified.form)?;
-        match self.store_inbound(&verified.account, parsed, self.clock.now()).await {
+        let now = self.clock.now();
+        match self.store_inbound(&verified.account, parsed, now).await {
             Ok(outcome) => Ok(Receipt::Stored(outcome)),
             Err(error @ StoreError::Unavailable(_)) => {
-                self.spool(SpooledKind::Inbound, verified, &error).await?;
+                self.spool(SpooledKind::Inbound, verified, now, &error).await?;
                 Ok(Receipt::Spooled)
             }
             Err(other) => Err(other.into()),

@@ -64,7 +64,7 @@ impl TwilioWebhookService {
         let mut report = DrainReport::default();
         let mut replayed = Vec::new();
         for (seq, entry) in self.spool.oldest(batch).await.map_err(spool_failed)? {
-            match self.replay(&entry).await {
+            match self.replay(entry).await {
                 // Removed together after the batch: a crash before that replays them again,
                 // which stores nothing twice.
                 Ok(()) => replayed.push(seq),
@@ -89,7 +89,7 @@ impl TwilioWebhookService {
     }
 
     #[tracing::instrument(skip_all, fields(account_sid = %entry.account_sid, owner_id, conversation_id, message_id, message_sid))]
-    async fn replay(&self, entry: &SpooledWebhook) -> Result<(), NotReplayed> {
+    async fn replay(&self, entry: SpooledWebhook) -> Result<(), NotReplayed> {
         let sid = AccountSid::parse(&entry.account_sid).map_err(|e| NotReplayed::Never(e.to_string()))?;
         // Any failure to read the account (the database, or a token the configured key cannot
         // decrypt during a botched key rotation) is retried later: the entry was verified once,
@@ -100,7 +100,7 @@ impl TwilioWebhookService {
             .await
             .map_err(|e| NotReplayed::Unavailable(StoreError::Unavailable(e.to_string())))?
             .ok_or_else(|| NotReplayed::Never("the Twilio account is no longer active".to_owned()))?;
-        let form = Form::new(entry.fields.clone());
+        let form = Form::new(entry.fields);
         match entry.kind {
             SpooledKind::Inbound => {
                 let parsed = parse_inbound(&account.credentials.account, &form)?;
