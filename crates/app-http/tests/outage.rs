@@ -117,18 +117,22 @@ impl Cluster {
         }
     }
 
-    /// `kill -9` of the postmaster: no shutdown, no checkpoint; its backends follow.
+    /// `kill -9` of the postmaster and its backends: no shutdown, no checkpoint.
     fn kill(&self) {
         let pid_file = std::fs::read_to_string(self.data.join("postmaster.pid")).expect("postmaster.pid");
         let pid = pid_file.lines().next().expect("the postmaster's pid").trim().to_owned();
-        run(
-            {
-                let mut kill = Command::new("kill");
-                kill.args(["-9", &pid]);
-                kill
-            },
-            "kill -9 the postmaster",
-        );
+        // The postmaster stops first (so it forks no one new), then its backends die, then it
+        // does (SIGKILL ends a stopped process too). A backend left alive would finish the
+        // statement it is in, and the outage would begin a moment later than the test thinks.
+        let signal = |args: &[&str], what: &str| {
+            let mut command = Command::new(args[0]);
+            command.args(&args[1..]);
+            let status = command.status().expect(what);
+            assert!(status.success() || args[0] == "pkill", "{what}: {status}");
+        };
+        signal(&["kill", "-STOP", &pid], "stop the postmaster");
+        signal(&["pkill", "-9", "-P", &pid], "kill -9 the backends");
+        signal(&["kill", "-9", &pid], "kill -9 the postmaster");
     }
 
     fn url(&self, user: &str) -> String {
