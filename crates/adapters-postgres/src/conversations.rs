@@ -8,15 +8,17 @@ use diesel::sql_types::{Integer, Timestamptz, Uuid as SqlUuid};
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use domain::{
     AiResultId, CLOSURE_DETECTION_KIND, Conversation, ConversationId, ConversationStatus, MessageId,
-    NewAiResult, OwnerId,
+    NewAiResult, OwnerId, PendingClosure,
 };
-use ports::{ConversationFilter, ConversationStore, DetectedClosure, Page, PageRequest, StoreError};
+use ports::{
+    ConversationFilter, ConversationStore, DetectedClosure, Page, PageRequest, StoreError, SweepBatch,
+};
 use uuid::Uuid;
 
 use crate::error::{TxError, map_diesel};
-use crate::prepared::{CloseDetected, CloseDetectedRow, SaveConversation};
-use crate::rows::ConversationRow;
-use crate::schema::conversations;
+use crate::prepared::{CloseDetected, CloseDetectedRow, ProposeClosure, ProposeClosureRow, SaveConversation};
+use crate::rows::{AiResultRow, ConversationRow};
+use crate::schema::{ai_results, conversations};
 use crate::{PgStore, set_tenant};
 
 /// Locks and reads one conversation of the tenant.
@@ -45,6 +47,24 @@ pub(crate) async fn save_conversation(
     let row = ConversationRow::from(&*conversation);
     let stored: ConversationRow = SaveConversation::new(&row).get_result(&mut conn).await?;
     *conversation = stored.try_into()?;
+    Ok(())
+}
+
+/// Moves the sweep's bound of a conversation to `until` (nothing else changes).
+async fn lease_for_sweep(
+    conn: &mut AsyncPgConnection,
+    conversation: &Conversation,
+    until: DateTime<Utc>,
+) -> Result<(), TxError> {
+    diesel::update(conversations::table)
+        .filter(
+            conversations::owner_id
+                .eq(Uuid::from(conversation.owner_id))
+                .and(conversations::id.eq(Uuid::from(conversation.id))),
+        )
+        .set(conversations::idle_deadline_at.eq(until))
+        .execute(conn)
+        .await?;
     Ok(())
 }
 
@@ -205,37 +225,123 @@ impl ConversationStore for PgStore {
         owner_id: OwnerId,
         id: ConversationId,
         message_id: MessageId,
+        pending: bool,
         reason: String,
         assessment: NewAiResult,
         at: DateTime<Utc>,
     ) -> Result<DetectedClosure, StoreError> {
+        let kind = if assessment.kind.is_empty() {
+            CLOSURE_DETECTION_KIND.to_owned()
+        } else {
+            assessment.kind.clone()
+        };
         let mut conn = self.conn().await?;
-        // One statement (closure detection runs on the webhook's hot path): the rule of
-        // Conversation::close for `user_closed`, with the assessment, both or neither.
+        if pending {
+            // The sweeper's confirmation of a pending closure: off the hot path, so the
+            // domain's rule in a locked transaction.
+            let closed = conn
+                .transaction(async |conn| {
+                    set_tenant(conn, owner_id).await?;
+                    let mut conversation = lock_conversation(conn, owner_id, id).await?;
+                    conversation.close_detected(message_id, true, reason, at)?;
+                    save_conversation(conn, &mut conversation).await?;
+                    let row = diesel::insert_into(ai_results::table)
+                        .values(AiResultRow {
+                            owner_id: owner_id.into(),
+                            id: AiResultId::new_at(at).into(),
+                            conversation_id: id.into(),
+                            message_id: message_id.into(),
+                            kind,
+                            model: assessment.model,
+                            content: assessment.content,
+                            score: assessment.score,
+                            created_at: at,
+                        })
+                        .returning(AiResultRow::as_returning())
+                        .get_result(conn)
+                        .await?;
+                    Ok::<_, TxError>(DetectedClosure { conversation, ai_result: row.into() })
+                })
+                .await?;
+            return Ok(closed);
+        }
+        // One statement (an immediate close runs on the webhook's hot path): the rule of
+        // Conversation::close_detected, with the assessment, both or neither.
         let query = CloseDetected {
             owner_id: owner_id.into(),
             conversation_id: id.into(),
             message_id: message_id.into(),
             reason,
             result_id: AiResultId::new_at(at).into(),
-            kind: if assessment.kind.is_empty() {
-                CLOSURE_DETECTION_KIND.to_owned()
-            } else {
-                assessment.kind
-            },
+            kind,
             model: assessment.model,
             content: assessment.content,
             score: assessment.score,
             at,
         };
-        let (conversation, closed, message_in_conversation, ai_result): CloseDetectedRow =
+        let (conversation, closed, message_in_conversation, message_is_latest, ai_result): CloseDetectedRow =
             query.get_result(&mut conn).await.map_err(map_diesel)?;
         let conversation = Conversation::try_from(conversation.ok_or(StoreError::NotFound)?)?;
         match ai_result {
             Some(row) if closed => Ok(DetectedClosure { conversation, ai_result: row.into() }),
             _ if !message_in_conversation => Err(StoreError::NotFound),
-            _ => Err(StoreError::ConversationClosed(conversation.status)),
+            _ if conversation.status.is_terminal() => {
+                Err(StoreError::ConversationClosed(conversation.status))
+            }
+            _ if !message_is_latest => Err(StoreError::ClosureSuperseded),
+            _ => Err(StoreError::Corrupt("app_close_detected closed nothing without a reason".to_owned())),
         }
+    }
+
+    async fn propose_closure(
+        &self,
+        owner_id: OwnerId,
+        id: ConversationId,
+        pending: PendingClosure,
+        at: DateTime<Utc>,
+    ) -> Result<Conversation, StoreError> {
+        let mut conn = self.conn().await?;
+        // One statement: it follows every inbound message that looks like an ending.
+        let query = ProposeClosure {
+            owner_id: owner_id.into(),
+            conversation_id: id.into(),
+            message_id: pending.message_id.into(),
+            closes_at: pending.closes_at,
+            score: pending.score,
+            reason: pending.reason,
+            at,
+        };
+        let (conversation, proposed): ProposeClosureRow =
+            query.get_result(&mut conn).await.map_err(map_diesel)?;
+        let conversation = Conversation::try_from(conversation.ok_or(StoreError::NotFound)?)?;
+        if proposed {
+            Ok(conversation)
+        } else if conversation.status.is_terminal() {
+            Err(StoreError::ConversationClosed(conversation.status))
+        } else {
+            Err(StoreError::ClosureSuperseded)
+        }
+    }
+
+    async fn drop_pending_closure(
+        &self,
+        owner_id: OwnerId,
+        id: ConversationId,
+        message_id: MessageId,
+        at: DateTime<Utc>,
+    ) -> Result<Conversation, StoreError> {
+        let mut conn = self.conn().await?;
+        let conversation = conn
+            .transaction(async |conn| {
+                set_tenant(conn, owner_id).await?;
+                let mut conversation = lock_conversation(conn, owner_id, id).await?;
+                // Saved either way: the sweep's bound moves back to the real deadline.
+                conversation.drop_pending_closure(message_id, at);
+                save_conversation(conn, &mut conversation).await?;
+                Ok::<_, TxError>(conversation)
+            })
+            .await?;
+        Ok(conversation)
     }
 
     async fn extend_conversation(
@@ -258,9 +364,14 @@ impl ConversationStore for PgStore {
         Ok(extended)
     }
 
-    async fn sweep_due(&self, now: DateTime<Utc>, limit: u32) -> Result<Vec<Conversation>, StoreError> {
+    async fn sweep_due(
+        &self,
+        now: DateTime<Utc>,
+        limit: u32,
+        lease: chrono::Duration,
+    ) -> Result<SweepBatch, StoreError> {
         let mut conn = self.conn().await?;
-        let closed = conn
+        let batch = conn
             .transaction(async |conn| {
                 let due: Vec<DueRow> =
                     diesel::sql_query("SELECT owner_id, id FROM app_claim_due_conversations($1, $2)")
@@ -268,14 +379,23 @@ impl ConversationStore for PgStore {
                         .bind::<Integer, _>(i32::try_from(limit).unwrap_or(i32::MAX))
                         .load(conn)
                         .await?;
-                let mut closed = Vec::with_capacity(due.len());
+                let mut batch = SweepBatch { claimed: due.len(), ..SweepBatch::default() };
                 for row in due {
                     let owner_id = OwnerId::from(row.owner_id);
                     set_tenant(conn, owner_id).await?;
                     let mut conversation = lock_conversation(conn, owner_id, row.id.into()).await?;
                     let Some(status) = conversation.due_closure(now) else {
-                        // Claimed by its idle bound, but a message came since (inbound messages
-                        // leave the bound behind): move the bound to the real deadline.
+                        if conversation.due_pending_closure(now).is_some() {
+                            // Leased to this sweeper: the bound moves to the lease's end, so
+                            // no other sweeper takes it meanwhile, and it is due again then if
+                            // this one never resolves it.
+                            lease_for_sweep(conn, &conversation, now + lease).await?;
+                            batch.closures_due.push(conversation);
+                            continue;
+                        }
+                        // Claimed by its bound, but a message came since (inbound messages
+                        // leave the bound behind) or a pending closure went: move the bound to
+                        // the real deadline.
                         save_conversation(conn, &mut conversation).await?;
                         continue;
                     };
@@ -285,11 +405,11 @@ impl ConversationStore for PgStore {
                     };
                     conversation.close(status, reason, now)?;
                     save_conversation(conn, &mut conversation).await?;
-                    closed.push(conversation);
+                    batch.closed.push(conversation);
                 }
-                Ok::<_, TxError>(closed)
+                Ok::<_, TxError>(batch)
             })
             .await?;
-        Ok(closed)
+        Ok(batch)
     }
 }

@@ -159,9 +159,10 @@ impl MessageStore for PgStore {
             .transaction(async |conn| {
                 set_tenant(conn, owner_id).await?;
                 let mut conversation = lock_conversation(conn, owner_id, conversation_id).await?;
-                conversation.record_message(message.direction, at)?;
+                let new_row = message_row(&conversation, &message, at)?;
+                conversation.record_message(new_row.id.into(), &message, at)?;
                 let row: MessageRow = diesel::insert_into(messages::table)
-                    .values(message_row(&conversation, &message, at)?)
+                    .values(new_row)
                     .returning(MessageRow::as_returning())
                     .get_result(conn)
                     .await?;
@@ -273,6 +274,54 @@ impl MessageStore for PgStore {
             })
             .await?;
         Ok(update)
+    }
+
+    async fn recent_turns(
+        &self,
+        owner_id: OwnerId,
+        conversation_id: ConversationId,
+        window: u32,
+    ) -> Result<Vec<MessageTurn>, StoreError> {
+        let mut conn = self.conn().await?;
+        let rows = conn
+            .transaction(async |conn| {
+                set_tenant(conn, owner_id).await?;
+                let exists: bool = diesel::select(diesel::dsl::exists(
+                    conversations::table.filter(
+                        conversations::owner_id
+                            .eq(Uuid::from(owner_id))
+                            .and(conversations::id.eq(Uuid::from(conversation_id))),
+                    ),
+                ))
+                .get_result(conn)
+                .await?;
+                if !exists {
+                    return Err(TxError::Store(StoreError::NotFound));
+                }
+                let rows: Vec<(String, Option<String>, DateTime<Utc>)> = messages::table
+                    .filter(
+                        messages::owner_id
+                            .eq(Uuid::from(owner_id))
+                            .and(messages::conversation_id.eq(Uuid::from(conversation_id))),
+                    )
+                    .order(messages::id.desc())
+                    .limit(i64::from(window))
+                    .select((messages::sender, messages::body, messages::created_at))
+                    .load(conn)
+                    .await?;
+                Ok::<_, TxError>(rows)
+            })
+            .await?;
+        rows.into_iter()
+            .rev()
+            .map(|(sender, body, created_at)| {
+                Ok(MessageTurn {
+                    sender: sender.parse().map_err(|e| corrupt("messages.sender", e))?,
+                    body: body.map(MessageBody::new).transpose().map_err(|e| corrupt("messages.body", e))?,
+                    created_at,
+                })
+            })
+            .collect()
     }
 
     async fn add_ai_result(

@@ -134,6 +134,16 @@ impl QueryFragment<Pg> for SaveConversation<'_> {
         out.push_bind_param::<Timestamptz, _>(&row.created_at)?;
         out.push_sql(", updated_at = ");
         out.push_bind_param::<Timestamptz, _>(&row.updated_at)?;
+        out.push_sql(", last_inbound_message_id = ");
+        out.push_bind_param::<Nullable<SqlUuid>, _>(&row.last_inbound_message_id)?;
+        out.push_sql(", pending_closure_message_id = ");
+        out.push_bind_param::<Nullable<SqlUuid>, _>(&row.pending_closure_message_id)?;
+        out.push_sql(", pending_closure_closes_at = ");
+        out.push_bind_param::<Nullable<Timestamptz>, _>(&row.pending_closure_closes_at)?;
+        out.push_sql(", pending_closure_score = ");
+        out.push_bind_param::<Nullable<Float8>, _>(&row.pending_closure_score)?;
+        out.push_sql(", pending_closure_reason = ");
+        out.push_bind_param::<Nullable<Text>, _>(&row.pending_closure_reason)?;
         out.push_sql(" WHERE owner_id = ");
         out.push_bind_param::<SqlUuid, _>(&row.owner_id)?;
         out.push_sql(" AND id = ");
@@ -239,8 +249,8 @@ pub(crate) type ReceivedInboundRow =
     (ConversationRow, MessageRow, bool, bool, Vec<String>, Vec<Option<String>>, Vec<DateTime<Utc>>);
 
 /// `app_close_detected(…)`: closure detection's verdict in one statement (see the migration
-/// `000005_inbound_one_round_trip`): the conversation as it stands, whether it was closed,
-/// whether the message is the conversation's, and the recorded assessment (NULLs when nothing
+/// `000006_pending_closure`): the conversation as it stands, whether it was closed,
+/// whether the message is the conversation's, whether it is the customer's latest, and the recorded assessment (NULLs when nothing
 /// was written).
 #[derive(Debug, QueryId)]
 pub(crate) struct CloseDetected {
@@ -285,9 +295,11 @@ impl QueryFragment<Pg> for CloseDetected {
 
 impl Query for CloseDetected {
     /// The conversation (NULLs when the tenant has none with that id), `closed`,
-    /// `message_in_conversation`, then [`AiResultRow`]'s columns (NULLs unless closed).
+    /// `message_in_conversation`, `message_is_latest`, then [`AiResultRow`]'s columns (NULLs
+    /// unless closed).
     type SqlType = (
         Nullable<<<ConversationRow as Selectable<Pg>>::SelectExpression as Expression>::SqlType>,
+        Bool,
         Bool,
         Bool,
         Nullable<<<AiResultRow as Selectable<Pg>>::SelectExpression as Expression>::SqlType>,
@@ -295,4 +307,47 @@ impl Query for CloseDetected {
 }
 
 /// A row of [`CloseDetected`].
-pub(crate) type CloseDetectedRow = (Option<ConversationRow>, bool, bool, Option<AiResultRow>);
+pub(crate) type CloseDetectedRow = (Option<ConversationRow>, bool, bool, bool, Option<AiResultRow>);
+
+/// `app_propose_closure(…)`: a pending closure in one statement (see the migration
+/// `000006_pending_closure`): the conversation as it stands and whether it was proposed.
+#[derive(Debug, QueryId)]
+pub(crate) struct ProposeClosure {
+    pub owner_id: Uuid,
+    pub conversation_id: Uuid,
+    pub message_id: Uuid,
+    pub closes_at: DateTime<Utc>,
+    pub score: f64,
+    pub reason: String,
+    pub at: DateTime<Utc>,
+}
+
+impl QueryFragment<Pg> for ProposeClosure {
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Pg>) -> QueryResult<()> {
+        out.push_sql("SELECT * FROM app_propose_closure(");
+        out.push_bind_param::<SqlUuid, _>(&self.owner_id)?;
+        out.push_sql(", ");
+        out.push_bind_param::<SqlUuid, _>(&self.conversation_id)?;
+        out.push_sql(", ");
+        out.push_bind_param::<SqlUuid, _>(&self.message_id)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Timestamptz, _>(&self.closes_at)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Float8, _>(&self.score)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Text, _>(&self.reason)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Timestamptz, _>(&self.at)?;
+        out.push_sql(")");
+        Ok(())
+    }
+}
+
+impl Query for ProposeClosure {
+    /// The conversation (NULLs when the tenant has none with that id) and `proposed`.
+    type SqlType =
+        (Nullable<<<ConversationRow as Selectable<Pg>>::SelectExpression as Expression>::SqlType>, Bool);
+}
+
+/// A row of [`ProposeClosure`].
+pub(crate) type ProposeClosureRow = (Option<ConversationRow>, bool);

@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use domain::{
     AiResult, ApiKey, Conversation, Email, Feature, FeatureName, Media, Message, MessageBody, Owner,
-    PhoneNumber, TwilioAccount, User,
+    PendingClosure, PhoneNumber, TwilioAccount, User,
 };
 use ports::StoreError;
 use uuid::Uuid;
@@ -200,6 +200,11 @@ pub(crate) struct ConversationRow {
     pub close_reason: Option<String>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    pub last_inbound_message_id: Option<Uuid>,
+    pub pending_closure_message_id: Option<Uuid>,
+    pub pending_closure_closes_at: Option<DateTime<Utc>>,
+    pub pending_closure_score: Option<f64>,
+    pub pending_closure_reason: Option<String>,
 }
 
 fn seconds_to_i32(value: u32) -> i32 {
@@ -219,7 +224,7 @@ impl From<&Conversation> for ConversationRow {
             metadata: c.metadata.clone(),
             expires_at: c.expires_at,
             idle_timeout_seconds: seconds_to_i32(c.idle_timeout_seconds),
-            idle_deadline_at: c.idle_deadline(),
+            idle_deadline_at: c.next_sweep_at(),
             max_extension_seconds: seconds_to_i32(c.max_extension_seconds),
             max_expires_at: c.max_expires_at,
             last_message_at: c.last_message_at,
@@ -229,6 +234,11 @@ impl From<&Conversation> for ConversationRow {
             close_reason: c.close_reason.clone(),
             created_at: c.created_at,
             updated_at: c.updated_at,
+            last_inbound_message_id: c.last_inbound_message_id.map(Into::into),
+            pending_closure_message_id: c.pending_closure.as_ref().map(|p| p.message_id.into()),
+            pending_closure_closes_at: c.pending_closure.as_ref().map(|p| p.closes_at),
+            pending_closure_score: c.pending_closure.as_ref().map(|p| p.score),
+            pending_closure_reason: c.pending_closure.as_ref().map(|p| p.reason.clone()),
         }
     }
 }
@@ -259,6 +269,19 @@ impl TryFrom<ConversationRow> for Conversation {
             close_reason: row.close_reason,
             created_at: row.created_at,
             updated_at: row.updated_at,
+            last_inbound_message_id: row.last_inbound_message_id.map(Into::into),
+            pending_closure: match (
+                row.pending_closure_message_id,
+                row.pending_closure_closes_at,
+                row.pending_closure_score,
+                row.pending_closure_reason,
+            ) {
+                (Some(message_id), Some(closes_at), Some(score), Some(reason)) => {
+                    Some(PendingClosure { message_id: message_id.into(), closes_at, score, reason })
+                }
+                (None, None, None, None) => None,
+                _ => return Err(corrupt("conversations.pending_closure_*", "set in part")),
+            },
         })
     }
 }

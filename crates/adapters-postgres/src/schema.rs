@@ -88,6 +88,11 @@ diesel::table! {
         close_reason -> Nullable<Text>,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
+        last_inbound_message_id -> Nullable<Uuid>,
+        pending_closure_message_id -> Nullable<Uuid>,
+        pending_closure_closes_at -> Nullable<Timestamptz>,
+        pending_closure_score -> Nullable<Float8>,
+        pending_closure_reason -> Nullable<Text>,
     }
 }
 

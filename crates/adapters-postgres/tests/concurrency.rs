@@ -157,12 +157,12 @@ async fn two_concurrent_sweepers_close_each_due_conversation_exactly_once() {
             tokio::spawn(async move {
                 let mut closed = Vec::new();
                 loop {
-                    let batch = store.sweep_due(now, 4).await.expect("sweep");
-                    assert!(batch.len() <= 4, "the limit is respected");
-                    if batch.is_empty() {
+                    let batch = store.sweep_due(now, 4, chrono::Duration::seconds(60)).await.expect("sweep");
+                    assert!(batch.claimed <= 4, "the limit is respected");
+                    if batch.claimed == 0 {
                         return closed;
                     }
-                    closed.extend(batch);
+                    closed.extend(batch.closed);
                 }
             })
         })
@@ -196,5 +196,9 @@ async fn two_concurrent_sweepers_close_each_due_conversation_exactly_once() {
             assert_eq!((stored.status, stored.closed_at), (ConversationStatus::Pending, None));
         }
     }
-    assert_eq!(store.sweep_due(now, 100).await.unwrap(), Vec::new(), "nothing left to sweep");
+    assert_eq!(
+        store.sweep_due(now, 100, chrono::Duration::seconds(60)).await.unwrap().claimed,
+        0,
+        "nothing left to sweep"
+    );
 }

@@ -96,7 +96,7 @@ async fn another_tenants_conversation_is_not_found_like_an_unknown_one() {
             store.close_conversation(acme.id(), id, ConversationStatus::AgentClosed, "x".into(), at(5));
         assert_eq!(closed.await, Err(StoreError::NotFound));
         assert_eq!(store.extend_conversation(acme.id(), id, 600, at(5)).await, Err(StoreError::NotFound));
-        let detected = store.close_detected(acme.id(), id, message, "bye".into(), assessment(), at(5));
+        let detected = store.close_detected(acme.id(), id, message, false, "bye".into(), assessment(), at(5));
         assert_eq!(detected.await, Err(StoreError::NotFound));
     }
     let page = store.list_conversations(acme.id(), active(), PageRequest::first(10)).await.unwrap();
@@ -169,13 +169,21 @@ async fn close_detected_closes_and_records_the_assessment_or_neither() {
     let second = second.await.unwrap();
     let conversation = first.conversation.id;
 
-    let foreign_message =
-        store.close_detected(acme.id(), conversation, second.message.id, "bye".into(), assessment(), at(10));
+    let foreign_message = store.close_detected(
+        acme.id(),
+        conversation,
+        second.message.id,
+        false,
+        "bye".into(),
+        assessment(),
+        at(10),
+    );
     assert_eq!(foreign_message.await, Err(StoreError::NotFound), "the message must be the conversation's");
     let unknown_message = store.close_detected(
         acme.id(),
         conversation,
         MessageId::new_at(at(0)),
+        false,
         "bye".into(),
         assessment(),
         at(10),
@@ -193,6 +201,7 @@ async fn close_detected_closes_and_records_the_assessment_or_neither() {
             acme.id(),
             conversation,
             first.message.id,
+            false,
             "said goodbye".into(),
             assessment(),
             at(20),
@@ -205,8 +214,15 @@ async fn close_detected_closes_and_records_the_assessment_or_neither() {
     assert_eq!(store.get_conversation(acme.id(), conversation).await.unwrap(), detected.conversation);
     assert_eq!(store.list_ai_results(acme.id(), first.message.id).await.unwrap(), vec![detected.ai_result]);
 
-    let again =
-        store.close_detected(acme.id(), conversation, first.message.id, "again".into(), assessment(), at(30));
+    let again = store.close_detected(
+        acme.id(),
+        conversation,
+        first.message.id,
+        false,
+        "again".into(),
+        assessment(),
+        at(30),
+    );
     assert_eq!(again.await, Err(StoreError::ConversationClosed(ConversationStatus::UserClosed)));
 }
 
@@ -279,7 +295,10 @@ async fn the_idle_sweep_closes_at_the_real_deadline_though_inbound_messages_leav
 
     // At 61 minutes the bound (an hour after the first message) has passed, the real deadline
     // (an hour after the second) has not: nothing closes, the bound moves on.
-    assert_eq!(store.sweep_due(at(3660), 10).await.unwrap(), Vec::new());
+    assert_eq!(
+        store.sweep_due(at(3660), 10, chrono::Duration::seconds(60)).await.unwrap().closed,
+        Vec::new()
+    );
     let mut owner = db.owner_connection().await;
     let bound = support::count_on(
         &mut owner,
@@ -289,8 +308,12 @@ async fn the_idle_sweep_closes_at_the_real_deadline_though_inbound_messages_leav
     )
     .await;
     assert_eq!(bound, 3000 + 3600, "the bound is the real deadline now");
-    assert_eq!(store.sweep_due(at(6599), 10).await.unwrap(), Vec::new(), "a second early");
-    let closed = store.sweep_due(at(6600), 10).await.unwrap();
+    assert_eq!(
+        store.sweep_due(at(6599), 10, chrono::Duration::seconds(60)).await.unwrap().closed,
+        Vec::new(),
+        "a second early"
+    );
+    let closed = store.sweep_due(at(6600), 10, chrono::Duration::seconds(60)).await.unwrap().closed;
     assert_eq!(
         closed.iter().map(|c| (c.id, c.status)).collect::<Vec<_>>(),
         [(conversation, ConversationStatus::IdleTimeout)]

@@ -103,13 +103,13 @@ async fn every_port_method_answers_unavailable_when_the_database_is_down() {
     let close =
         store.close_conversation(owner, conversation, ConversationStatus::AgentClosed, "x".into(), at(0));
     assert_unavailable("close_conversation", close.await);
-    let detected = store.close_detected(owner, conversation, message, "x".into(), result(), at(0));
+    let detected = store.close_detected(owner, conversation, message, false, "x".into(), result(), at(0));
     assert_unavailable("close_detected", detected.await);
     assert_unavailable(
         "extend_conversation",
         store.extend_conversation(owner, conversation, 60, at(0)).await,
     );
-    assert_unavailable("sweep_due", store.sweep_due(at(0), 10).await);
+    assert_unavailable("sweep_due", store.sweep_due(at(0), 10, chrono::Duration::seconds(60)).await);
 
     let inbound_message = inbound("SM1", "oi");
     assert_unavailable(

@@ -20,7 +20,8 @@ use crate::problem::ApiError;
 
 pub use http::{RequestLabels, UNMATCHED, record_request};
 pub use labels::{
-    ClosureDetection, InboundWebhook, SendOutcome, SpoolReplay, StatusCallback, SweepReason, Worker,
+    ClosureDetection, InboundWebhook, PendingClosureOutcome, SendOutcome, SpoolReplay, StatusCallback,
+    SweepReason, Worker,
 };
 pub use snapshot::StoreSnapshot;
 
@@ -44,6 +45,7 @@ pub struct Metrics {
     closure_detections: LabeledCounter<ClosureDetection>,
     sends: LabeledCounter<SendOutcome>,
     sweeper_closures: LabeledCounter<SweepReason>,
+    pending_closures: LabeledCounter<PendingClosureOutcome>,
     worker_failures: LabeledCounter<Worker>,
     spool_replays: LabeledCounter<SpoolReplay>,
 }
@@ -73,7 +75,7 @@ impl Metrics {
         let closure_detections = LabeledCounter::register(
             &mut registry,
             "closure_detections",
-            "Closure detection runs on stored inbound messages, by result: closed or kept_open",
+            "Closure detection runs on stored inbound messages, by result: closed, pending or kept_open",
         );
         let sends = LabeledCounter::register(
             &mut registry,
@@ -83,7 +85,12 @@ impl Metrics {
         let sweeper_closures = LabeledCounter::register(
             &mut registry,
             "sweeper_closures",
-            "Conversations the lifecycle sweeper closed, by reason: expired or idle_timeout",
+            "Conversations the lifecycle sweeper closed, by reason: expired, idle_timeout or user_closed",
+        );
+        let pending_closures = LabeledCounter::register(
+            &mut registry,
+            "pending_closures",
+            "Due pending closures the sweeper re-assessed, by outcome: confirmed (closed) or dropped",
         );
         let worker_failures = LabeledCounter::register(
             &mut registry,
@@ -103,6 +110,7 @@ impl Metrics {
             closure_detections,
             sends,
             sweeper_closures,
+            pending_closures,
             worker_failures,
             spool_replays,
         }
@@ -127,7 +135,13 @@ impl Metrics {
         if let Ok(Receipt::Stored(outcome)) = result
             && outcome.closure.is_some()
         {
-            let result = if outcome.closed { ClosureDetection::Closed } else { ClosureDetection::KeptOpen };
+            let result = if outcome.closed {
+                ClosureDetection::Closed
+            } else if outcome.closure_pending {
+                ClosureDetection::Pending
+            } else {
+                ClosureDetection::KeptOpen
+            };
             self.closure_detections.inc(result);
         }
     }
@@ -162,6 +176,9 @@ impl Metrics {
     pub fn record_sweep(&self, report: &SweepReport) {
         self.sweeper_closures.add(SweepReason::Expired, report.expired);
         self.sweeper_closures.add(SweepReason::IdleTimeout, report.idle);
+        self.sweeper_closures.add(SweepReason::UserClosed, report.user_closed);
+        self.pending_closures.add(PendingClosureOutcome::Confirmed, report.user_closed);
+        self.pending_closures.add(PendingClosureOutcome::Dropped, report.kept_open);
     }
 
     /// Records a worker round that failed.
@@ -207,7 +224,7 @@ mod tests {
         let metrics = Metrics::new();
         metrics.record_dispatch(&DispatchReport { sent: 3, retried: 1, failed: 0, errors: 2 });
         metrics.record_dispatch(&DispatchReport { sent: 1, ..DispatchReport::default() });
-        metrics.record_sweep(&SweepReport { expired: 2, idle: 5 });
+        metrics.record_sweep(&SweepReport { expired: 2, idle: 5, user_closed: 3, kept_open: 1 });
         metrics.record_worker_failure(Worker::Dispatcher);
         assert_lines(
             &encode(&metrics),
@@ -218,6 +235,9 @@ mod tests {
                 "conversa_sends_total{outcome=\"unrecorded\"} 2",
                 "conversa_sweeper_closures_total{reason=\"expired\"} 2",
                 "conversa_sweeper_closures_total{reason=\"idle_timeout\"} 5",
+                "conversa_sweeper_closures_total{reason=\"user_closed\"} 3",
+                "conversa_pending_closures_total{outcome=\"confirmed\"} 3",
+                "conversa_pending_closures_total{outcome=\"dropped\"} 1",
                 "conversa_worker_failures_total{worker=\"dispatcher\"} 1",
                 "conversa_worker_failures_total{worker=\"sweeper\"} 0",
             ],

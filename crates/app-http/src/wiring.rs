@@ -137,6 +137,8 @@ pub fn workers(config: &Config, store: &PgStore, metrics: Arc<Metrics>) -> Resul
     })?;
     let sweeper = LifecycleSweeper {
         conversations: shared.clone(),
+        messages: shared.clone(),
+        features: shared.clone(),
         clock: clock.clone(),
         batch_size: config.sweep_batch_size,
     };

@@ -6,15 +6,27 @@
 //!
 //! | factor | strategy | what it looks at |
 //! |---|---|---|
-//! | `farewell` | [`FarewellStrategy`] | thanks or goodbye in the customer's last message |
+//! | `farewell` | [`FarewellStrategy`] | thanks, praise or goodbye in the customer's last messages |
 //! | `closing_question` | [`ClosingQuestionStrategy`] | the answer to the agent's "anything else?" |
 //! | `open_request` | [`OpenRequestStrategy`] | a question, request or complaint (negative only) |
 //! | `quiet_time` | [`QuietTimeStrategy`] | silence since the goodbye |
-//! | `last_speaker` | [`LastSpeakerStrategy`] | who spoke last: a goodbye, or an unanswered question |
+//! | `last_speaker` | [`LastSpeakerStrategy`] | who owes the next message: a step still owed, a goodbye, an unanswered question |
 //!
 //! The score is the weighted mean of the signals given, clamped to `0..=1`; a strongly
-//! negative signal (an open question, a "but...", a request) vetoes closing. See
-//! [`ClosureAssessment::combine`].
+//! negative signal (an open question, a "but...", a request, a step still owed) vetoes
+//! closing. See [`ClosureAssessment::combine`].
+//!
+//! Thanks are read for what they are owed for: thanks in advance ("obrigado desde já") and
+//! sarcastic thanks ("valeu por nada") keep the conversation open; a promise of the agent
+//! ("vou verificar e te retorno") or a request to the customer ("me manda o print?") that the
+//! customer only acknowledges keeps it open too ([`ConversationView::owed`]).
+//!
+//! **Pending closure.** The service assesses a customer message projected to
+//! [`ClosureConfig::grace_seconds`] of silence (`assess(turns, arrival + grace)`); if that says
+//! close, the conversation waits that long and the lifecycle sweeper re-assesses its latest
+//! turns when due. Meanwhile [`outbound_keeps_pending_closure`] tells whether an agent's
+//! message keeps the pending closure; a customer message cancels it. Goodbyes that need
+//! silence to count (a bare 👍, "ok" after "anything else?") close only at the sweep.
 //!
 //! Messages are normalized with an own fold table (no Unicode tables): lowercase, Latin
 //! accents stripped, words and emoji as tokens, repeated letters collapsed for matching
@@ -28,7 +40,10 @@ mod assessment;
 mod config;
 mod cues;
 mod lexicon;
+mod outbound;
+mod owed;
 mod phrases;
+mod qualifiers;
 pub mod strategies;
 pub mod text;
 mod view;
@@ -37,9 +52,11 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 pub use assessment::{ClosureAssessment, Signal};
-pub use config::{ClosureConfig, ClosureConfigError, FactorWeights, MAX_WINDOW};
+pub use config::{ClosureConfig, ClosureConfigError, FactorWeights, MAX_GRACE_SECONDS, MAX_WINDOW};
 pub use cues::{ClosingKind, Opening, Reply, TurnCues};
 pub use lexicon::{Cue, CueMatch};
+pub use outbound::{Commitment, outbound_keeps_pending_closure};
+pub use owed::Owed;
 pub use strategies::{
     ClosingQuestionStrategy, FarewellStrategy, LastSpeakerStrategy, OpenRequestStrategy, QuietTimeStrategy,
     default_strategies,

@@ -14,9 +14,13 @@
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 
+use crate::closure::outbound_keeps_pending_closure;
 use crate::events::DomainEvent;
 use crate::feature::LifecycleSettings;
-use crate::{Channel, ConversationId, ConversationStatus, MessageDirection, OwnerId, PhoneNumber};
+use crate::{
+    Channel, ConversationId, ConversationStatus, MessageDirection, MessageId, NewMessage, OwnerId,
+    PendingClosure, PhoneNumber,
+};
 
 /// Why a lifecycle transition was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -27,6 +31,10 @@ pub enum LifecycleError {
     /// `close` was asked for a state that is not final.
     #[error("`{0}` is not a closing status")]
     NotAClosingStatus(ConversationStatus),
+    /// A closure was proposed or confirmed on a message that is no longer the customer's
+    /// latest, or a pending closure was asked for that the conversation does not hold.
+    #[error("the closure is based on a message that is no longer the customer's latest")]
+    ClosureSuperseded,
     /// `extend` was asked for zero or negative time.
     #[error("an extension must be a positive number of seconds")]
     NonPositiveExtension,
@@ -66,6 +74,10 @@ pub struct Conversation {
     pub last_message_at: Option<DateTime<Utc>>,
     /// When the customer last wrote (opens WhatsApp's 24-hour window).
     pub last_inbound_at: Option<DateTime<Utc>>,
+    /// The customer's latest message: the only one a closure may be based on.
+    pub last_inbound_message_id: Option<MessageId>,
+    /// Closure detection's verdict, waiting for the customer to finish (see [`PendingClosure`]).
+    pub pending_closure: Option<PendingClosure>,
     /// Number of messages recorded.
     pub message_count: i64,
     /// When it reached a final state.
@@ -120,6 +132,8 @@ impl Conversation {
             max_expires_at: now + seconds(settings.max_lifetime_seconds),
             last_message_at: None,
             last_inbound_at: None,
+            last_inbound_message_id: None,
+            pending_closure: None,
             message_count: 0,
             closed_at: None,
             close_reason: None,
@@ -138,19 +152,33 @@ impl Conversation {
         }
     }
 
-    /// Records a message exchanged at `at`: a `pending` conversation moves to `progress`.
+    /// Records the message `id` exchanged at `at`: a `pending` conversation moves to
+    /// `progress`. A customer's message ends a pending closure (it is assessed on its own); an
+    /// agent's ends it when it asks, offers, promises or requests something
+    /// ([`outbound_keeps_pending_closure`]).
     ///
     /// # Errors
     /// [`LifecycleError::Closed`] when the conversation is final.
     pub fn record_message(
         &mut self,
-        direction: MessageDirection,
+        id: MessageId,
+        message: &NewMessage,
         at: DateTime<Utc>,
     ) -> Result<Option<DomainEvent>, LifecycleError> {
         self.ensure_active()?;
         self.last_message_at = Some(self.last_message_at.map_or(at, |last| last.max(at)));
-        if direction == MessageDirection::Inbound {
-            self.last_inbound_at = Some(self.last_inbound_at.map_or(at, |last| last.max(at)));
+        match message.direction {
+            MessageDirection::Inbound => {
+                self.last_inbound_at = Some(self.last_inbound_at.map_or(at, |last| last.max(at)));
+                self.last_inbound_message_id = Some(id);
+                self.pending_closure = None;
+            }
+            MessageDirection::Outbound => {
+                let text = message.body.as_ref().map_or("", |body| body.as_str());
+                if !outbound_keeps_pending_closure(text) {
+                    self.pending_closure = None;
+                }
+            }
         }
         self.message_count += 1;
         self.updated_at = at;
@@ -182,6 +210,7 @@ impl Conversation {
         self.ensure_active()?;
         let reason = reason.into();
         self.status = status;
+        self.pending_closure = None;
         self.closed_at = Some(at);
         self.close_reason = Some(reason.clone());
         self.updated_at = at;
@@ -192,6 +221,74 @@ impl Conversation {
             reason,
             at,
         })
+    }
+
+    /// Records closure detection's verdict on the customer's message `pending.message_id`, to be
+    /// re-assessed at `pending.closes_at` (see [`PendingClosure`]).
+    ///
+    /// # Errors
+    /// [`LifecycleError::Closed`] when the conversation is final;
+    /// [`LifecycleError::ClosureSuperseded`] when the message is not the customer's latest.
+    pub fn propose_closure(
+        &mut self,
+        pending: PendingClosure,
+        at: DateTime<Utc>,
+    ) -> Result<(), LifecycleError> {
+        self.ensure_active()?;
+        if self.last_inbound_message_id != Some(pending.message_id) {
+            return Err(LifecycleError::ClosureSuperseded);
+        }
+        self.pending_closure = Some(pending);
+        self.updated_at = at;
+        Ok(())
+    }
+
+    /// Closes the conversation as `user_closed` on closure detection's verdict about the
+    /// customer's message `message_id`: only while that message is the customer's latest, and,
+    /// when `pending` is set, only while the pending closure based on it still stands.
+    ///
+    /// # Errors
+    /// [`LifecycleError::Closed`] when the conversation is final;
+    /// [`LifecycleError::ClosureSuperseded`] when a newer customer message arrived or the
+    /// pending closure was dropped.
+    pub fn close_detected(
+        &mut self,
+        message_id: MessageId,
+        pending: bool,
+        reason: impl Into<String>,
+        at: DateTime<Utc>,
+    ) -> Result<DomainEvent, LifecycleError> {
+        self.ensure_active()?;
+        let still_pending = self.pending_closure.as_ref().is_some_and(|p| p.message_id == message_id);
+        if self.last_inbound_message_id != Some(message_id) || (pending && !still_pending) {
+            return Err(LifecycleError::ClosureSuperseded);
+        }
+        self.close(ConversationStatus::UserClosed, reason, at)
+    }
+
+    /// Drops the pending closure based on `message_id`, if it is still the one held (the
+    /// sweeper's re-assessment no longer says the conversation ended). Returns whether it did.
+    pub fn drop_pending_closure(&mut self, message_id: MessageId, at: DateTime<Utc>) -> bool {
+        if self.pending_closure.as_ref().is_some_and(|p| p.message_id == message_id) {
+            self.pending_closure = None;
+            self.updated_at = at;
+            return true;
+        }
+        false
+    }
+
+    /// The pending closure, if the sweeper should re-assess it at `now`.
+    #[must_use]
+    pub fn due_pending_closure(&self, now: DateTime<Utc>) -> Option<&PendingClosure> {
+        self.pending_closure.as_ref().filter(|p| self.status.is_active() && p.is_due(now))
+    }
+
+    /// When the sweeper should next look at the conversation: when it goes idle, or earlier when
+    /// a pending closure is due.
+    #[must_use]
+    pub fn next_sweep_at(&self) -> DateTime<Utc> {
+        let idle = self.idle_deadline();
+        self.pending_closure.as_ref().map_or(idle, |p| p.closes_at.min(idle))
     }
 
     /// Moves `expires_at` forward by `by_seconds` (at most the conversation's

@@ -16,6 +16,29 @@ fn settings() -> LifecycleSettings {
     }
 }
 
+fn inbound(text: &str) -> NewMessage {
+    NewMessage {
+        direction: MessageDirection::Inbound,
+        sender: crate::MessageOwner::User,
+        message_type: crate::MessageType::Text,
+        body: Some(crate::MessageBody::new(text.to_owned()).unwrap()),
+        media: Vec::new(),
+        context: json!({}),
+        metadata: json!({}),
+        provider_sid: Some("SM00000000000000000000000000000001".to_owned()),
+        delivery_status: crate::DeliveryStatus::Received,
+    }
+}
+
+fn outbound(text: &str) -> NewMessage {
+    NewMessage::outbound(
+        crate::MessageOwner::Agent,
+        Some(crate::MessageBody::new(text.to_owned()).unwrap()),
+        Vec::new(),
+    )
+    .unwrap()
+}
+
 fn conversation(channel: Channel) -> Conversation {
     let new = NewConversation {
         channel,
@@ -41,12 +64,15 @@ fn opens_pending_with_deadlines_from_settings() {
 fn first_message_moves_to_progress_once() {
     let mut c = conversation(Channel::Sms);
     let at = start() + Duration::seconds(5);
-    let event = c.record_message(MessageDirection::Inbound, at).unwrap();
+    let event = c.record_message(MessageId::new_at(start()), &inbound("oi"), at).unwrap();
     assert!(matches!(event, Some(DomainEvent::ConversationProgressed { .. })));
     assert_eq!(c.status, ConversationStatus::Progress);
     assert_eq!(c.last_message_at, Some(at));
     assert_eq!(c.last_inbound_at, Some(at));
-    assert_eq!(c.record_message(MessageDirection::Outbound, at + Duration::seconds(1)).unwrap(), None);
+    assert_eq!(
+        c.record_message(MessageId::new_at(start()), &outbound("oi"), at + Duration::seconds(1)).unwrap(),
+        None
+    );
     assert_eq!(c.message_count, 2);
     assert_eq!(c.last_inbound_at, Some(at), "outbound does not move the inbound mark");
 }
@@ -54,8 +80,8 @@ fn first_message_moves_to_progress_once() {
 #[test]
 fn a_late_message_does_not_move_last_message_back() {
     let mut c = conversation(Channel::Sms);
-    c.record_message(MessageDirection::Inbound, start() + Duration::seconds(10)).unwrap();
-    c.record_message(MessageDirection::Inbound, start() + Duration::seconds(3)).unwrap();
+    c.record_message(MessageId::new_at(start()), &inbound("oi"), start() + Duration::seconds(10)).unwrap();
+    c.record_message(MessageId::new_at(start()), &inbound("oi"), start() + Duration::seconds(3)).unwrap();
     assert_eq!(c.last_message_at, Some(start() + Duration::seconds(10)));
 }
 
@@ -99,7 +125,7 @@ fn final_states_refuse_messages_and_extensions() {
         let mut c = conversation(Channel::Sms);
         c.close(*status, "done", start()).unwrap();
         assert_eq!(
-            c.record_message(MessageDirection::Inbound, start()),
+            c.record_message(MessageId::new_at(start()), &inbound("oi"), start()),
             Err(LifecycleError::Closed(*status))
         );
         assert_eq!(c.extend(60, start()), Err(LifecycleError::Closed(*status)));
@@ -144,7 +170,7 @@ fn expiry_and_idleness_follow_the_clock_passed_in() {
     let mut c = conversation(Channel::Sms);
     assert_eq!(c.due_closure(start() + Duration::minutes(9)), None);
     assert_eq!(c.due_closure(start() + Duration::minutes(10)), Some(ConversationStatus::IdleTimeout));
-    c.record_message(MessageDirection::Inbound, start() + Duration::minutes(8)).unwrap();
+    c.record_message(MessageId::new_at(start()), &inbound("oi"), start() + Duration::minutes(8)).unwrap();
     assert!(!c.is_idle(start() + Duration::minutes(17)));
     assert!(c.is_idle(start() + Duration::minutes(18)));
     assert_eq!(c.due_closure(start() + Duration::hours(1)), Some(ConversationStatus::Expired), "expiry wins");
@@ -157,7 +183,99 @@ fn whatsapp_free_form_needs_an_open_session_window() {
 
     let mut wa = conversation(Channel::Whatsapp);
     assert!(!wa.free_form_allowed(start()), "the customer has not written yet");
-    wa.record_message(MessageDirection::Inbound, start()).unwrap();
+    wa.record_message(MessageId::new_at(start()), &inbound("oi"), start()).unwrap();
     assert!(wa.free_form_allowed(start() + Duration::hours(23)));
     assert!(!wa.free_form_allowed(start() + Duration::hours(24)));
+}
+
+/// A conversation whose customer just wrote `text` (message `id`) at `at`.
+fn customer_wrote(text: &str, at: DateTime<Utc>) -> (Conversation, MessageId) {
+    let mut c = conversation(Channel::Sms);
+    let id = MessageId::new_at(at);
+    c.record_message(id, &inbound(text), at).unwrap();
+    (c, id)
+}
+
+fn pending_on(message_id: MessageId, closes_at: DateTime<Utc>) -> PendingClosure {
+    PendingClosure { message_id, closes_at, score: 0.8, reason: "thanks".to_owned() }
+}
+
+#[test]
+fn a_pending_closure_waits_and_schedules_the_sweep() {
+    let at = start() + Duration::seconds(5);
+    let (mut c, id) = customer_wrote("Obrigado!", at);
+    assert_eq!(c.next_sweep_at(), at + Duration::minutes(10), "idle deadline without a pending closure");
+    c.propose_closure(pending_on(id, at + Duration::seconds(120)), at).unwrap();
+    assert!(c.status.is_active(), "a pending closure keeps the conversation open");
+    assert_eq!(c.next_sweep_at(), at + Duration::seconds(120));
+    assert_eq!(c.due_pending_closure(at + Duration::seconds(119)), None);
+    assert_eq!(c.due_pending_closure(at + Duration::seconds(120)).map(|p| p.message_id), Some(id));
+}
+
+#[test]
+fn a_closure_on_a_message_that_is_not_the_latest_is_refused() {
+    let at = start();
+    let (mut c, first) = customer_wrote("Obrigado!", at);
+    let second = MessageId::new_at(at + Duration::seconds(1));
+    c.record_message(second, &inbound("Ah, e mais uma coisa"), at + Duration::seconds(1)).unwrap();
+    assert_eq!(c.propose_closure(pending_on(first, at), at), Err(LifecycleError::ClosureSuperseded));
+    assert_eq!(c.close_detected(first, false, "thanks", at), Err(LifecycleError::ClosureSuperseded));
+    assert!(c.status.is_active());
+}
+
+#[test]
+fn a_newer_customer_message_drops_the_pending_closure() {
+    let at = start();
+    let (mut c, id) = customer_wrote("Obrigado!", at);
+    c.propose_closure(pending_on(id, at + Duration::seconds(120)), at).unwrap();
+    c.record_message(
+        MessageId::new_at(at + Duration::seconds(1)),
+        &inbound("vocês entregam em Campinas?"),
+        at,
+    )
+    .unwrap();
+    assert_eq!(c.pending_closure, None);
+    assert_eq!(c.close_detected(id, true, "thanks", at), Err(LifecycleError::ClosureSuperseded));
+}
+
+#[test]
+fn an_agent_goodbye_keeps_the_pending_closure_and_a_question_drops_it() {
+    let at = start();
+    let (mut c, id) = customer_wrote("Obrigado!", at);
+    c.propose_closure(pending_on(id, at + Duration::seconds(120)), at).unwrap();
+    c.record_message(MessageId::new_at(at), &outbound("De nada! Até mais 😊"), at).unwrap();
+    assert!(c.pending_closure.is_some(), "an acknowledgement keeps it");
+    c.record_message(MessageId::new_at(at), &outbound("Quer aproveitar nossa oferta de upgrade?"), at)
+        .unwrap();
+    assert_eq!(c.pending_closure, None, "a question or an offer drops it");
+}
+
+#[test]
+fn a_pending_closure_closes_once_and_any_close_clears_it() {
+    let at = start();
+    let (mut c, id) = customer_wrote("Obrigado!", at);
+    c.propose_closure(pending_on(id, at + Duration::seconds(120)), at).unwrap();
+    let event = c.close_detected(id, true, "thanks", at + Duration::seconds(120)).unwrap();
+    assert!(matches!(event, DomainEvent::ConversationClosed { status: ConversationStatus::UserClosed, .. }));
+    assert_eq!(c.pending_closure, None);
+    assert_eq!(
+        c.close_detected(id, true, "thanks", at),
+        Err(LifecycleError::Closed(ConversationStatus::UserClosed))
+    );
+
+    let (mut c, id) = customer_wrote("Obrigado!", at);
+    c.propose_closure(pending_on(id, at + Duration::seconds(120)), at).unwrap();
+    c.close(ConversationStatus::AgentClosed, "resolved", at).unwrap();
+    assert_eq!(c.pending_closure, None, "an explicit close wins over a pending one");
+}
+
+#[test]
+fn dropping_a_pending_closure_needs_the_same_message() {
+    let at = start();
+    let (mut c, id) = customer_wrote("Obrigado!", at);
+    c.propose_closure(pending_on(id, at + Duration::seconds(120)), at).unwrap();
+    assert!(!c.drop_pending_closure(MessageId::new_at(at + Duration::seconds(9)), at));
+    assert!(c.pending_closure.is_some());
+    assert!(c.drop_pending_closure(id, at));
+    assert_eq!(c.pending_closure, None);
 }

@@ -36,6 +36,7 @@ pub mod feature;
 pub mod ids;
 pub mod message;
 pub mod message_sid;
+pub mod pending_closure;
 pub mod phone;
 pub mod secret;
 pub mod send;
@@ -56,6 +57,7 @@ pub use ids::{
 };
 pub use message::{Media, Message, MessageInputError, MessageTurn, NewMessage};
 pub use message_sid::{InvalidMessageSid, MessageSid};
+pub use pending_closure::PendingClosure;
 pub use phone::{ChannelAddress, PhoneNumber, PhoneNumberError};
 pub use secret::SecretString;
 pub use send::{RetryDecision, RetryPolicy, SendJob};

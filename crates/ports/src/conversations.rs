@@ -1,6 +1,9 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use domain::{AiResult, Conversation, ConversationId, ConversationStatus, MessageId, NewAiResult, OwnerId};
+use domain::{
+    AiResult, Conversation, ConversationId, ConversationStatus, MessageId, NewAiResult, OwnerId,
+    PendingClosure,
+};
 
 use crate::{Page, PageRequest, StoreError};
 
@@ -19,6 +22,19 @@ pub struct DetectedClosure {
     pub conversation: Conversation,
     /// The recorded assessment.
     pub ai_result: AiResult,
+}
+
+/// What one claim of the lifecycle sweep found.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct SweepBatch {
+    /// Conversations closed as `expired` or `idle_timeout`.
+    pub closed: Vec<Conversation>,
+    /// Conversations whose pending closure is due: leased to this sweeper (no other sweeper
+    /// claims them for the lease) for closure detection to re-assess.
+    pub closures_due: Vec<Conversation>,
+    /// How many conversations were claimed in all (also those only re-scheduled): a batch
+    /// claimed in full means more may be due.
+    pub claimed: usize,
 }
 
 /// Conversations of a tenant and their lifecycle transitions. Each transition method locks the
@@ -72,19 +88,52 @@ pub trait ConversationStore: Send + Sync {
     ) -> Result<Conversation, StoreError>;
 
     /// Closes the conversation as `user_closed` and records `assessment` on `message_id`, both
-    /// or neither.
+    /// or neither (see `Conversation::close_detected`): only while `message_id` is the
+    /// customer's latest message and, when `pending`, while the pending closure based on it
+    /// still stands.
     ///
     /// # Errors
-    /// As [`ConversationStore::close_conversation`].
+    /// As [`ConversationStore::close_conversation`], and MUST return
+    /// [`StoreError::ClosureSuperseded`] when a newer customer message was stored or the pending
+    /// closure was dropped.
     async fn close_detected(
         &self,
         owner_id: OwnerId,
         id: ConversationId,
         message_id: MessageId,
+        pending: bool,
         reason: String,
         assessment: NewAiResult,
         at: DateTime<Utc>,
     ) -> Result<DetectedClosure, StoreError>;
+
+    /// Records a pending closure on the conversation (see `Conversation::propose_closure`) and
+    /// makes the sweep look at it by `pending.closes_at`.
+    ///
+    /// # Errors
+    /// [`StoreError::NotFound`], [`StoreError::ConversationClosed`], and MUST return
+    /// [`StoreError::ClosureSuperseded`] when `pending.message_id` is no longer the customer's
+    /// latest message.
+    async fn propose_closure(
+        &self,
+        owner_id: OwnerId,
+        id: ConversationId,
+        pending: PendingClosure,
+        at: DateTime<Utc>,
+    ) -> Result<Conversation, StoreError>;
+
+    /// Drops the pending closure based on `message_id`, if the conversation still holds it
+    /// (see `Conversation::drop_pending_closure`); returns the conversation either way.
+    ///
+    /// # Errors
+    /// [`StoreError::NotFound`], [`StoreError::Unavailable`].
+    async fn drop_pending_closure(
+        &self,
+        owner_id: OwnerId,
+        id: ConversationId,
+        message_id: MessageId,
+        at: DateTime<Utc>,
+    ) -> Result<Conversation, StoreError>;
 
     /// Extends the conversation by up to `by_seconds` (see `Conversation::extend`).
     ///
@@ -99,11 +148,19 @@ pub trait ConversationStore: Send + Sync {
         at: DateTime<Utc>,
     ) -> Result<Conversation, StoreError>;
 
-    /// Claims up to `limit` active conversations of any tenant that are due at `now` (expired,
-    /// or idle past their idle timeout), closes each as `expired` or `idle_timeout`, and returns
-    /// them. Rows are claimed with `SKIP LOCKED`: concurrent sweepers never close one twice.
+    /// Claims up to `limit` active conversations of any tenant that are due at `now`: closes
+    /// each one expired or idle past its idle timeout as `expired` or `idle_timeout`, and leases
+    /// each one whose pending closure is due to the caller for `lease` (returned in
+    /// [`SweepBatch::closures_due`]; if the caller does not resolve it, it is due again when
+    /// the lease ends). Rows are claimed with `SKIP LOCKED`: concurrent sweepers never close one
+    /// twice, nor take the same pending closure within a lease.
     ///
     /// # Errors
     /// [`StoreError::Unavailable`].
-    async fn sweep_due(&self, now: DateTime<Utc>, limit: u32) -> Result<Vec<Conversation>, StoreError>;
+    async fn sweep_due(
+        &self,
+        now: DateTime<Utc>,
+        limit: u32,
+        lease: chrono::Duration,
+    ) -> Result<SweepBatch, StoreError>;
 }

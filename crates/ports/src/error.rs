@@ -12,6 +12,10 @@ pub enum StoreError {
     /// The conversation is in a final state and refuses the change.
     #[error("conversation is closed ({0})")]
     ConversationClosed(ConversationStatus),
+    /// A closure based on a customer message that is no longer the conversation's latest (or a
+    /// pending closure that was dropped meanwhile): nothing was written.
+    #[error("the closure is based on a message that is no longer the customer's latest")]
+    ClosureSuperseded,
     /// The change breaks a lifecycle rule other than being closed (e.g. an extension beyond the
     /// maximum lifetime).
     #[error("{0}")]
@@ -28,6 +32,7 @@ impl From<domain::LifecycleError> for StoreError {
     fn from(error: domain::LifecycleError) -> Self {
         match error {
             domain::LifecycleError::Closed(status) => Self::ConversationClosed(status),
+            domain::LifecycleError::ClosureSuperseded => Self::ClosureSuperseded,
             other => Self::Rejected(other.to_string()),
         }
     }

@@ -121,6 +121,18 @@ pub trait MessageStore: Send + Sync {
         at: DateTime<Utc>,
     ) -> Result<DeliveryUpdate, StoreError>;
 
+    /// What closure detection reads of a conversation's latest `window` messages, oldest first
+    /// (the sweeper's re-assessment of a pending closure).
+    ///
+    /// # Errors
+    /// MUST return [`StoreError::NotFound`] for an unknown or foreign conversation.
+    async fn recent_turns(
+        &self,
+        owner_id: OwnerId,
+        conversation_id: ConversationId,
+        window: u32,
+    ) -> Result<Vec<MessageTurn>, StoreError>;
+
     /// Attaches an AI result to a message.
     ///
     /// # Errors

@@ -7,7 +7,8 @@
 //! - [`ConversationService`]: open, read, list, close and extend conversations.
 //! - [`MessageService`]: write to customers (queued for sending), read messages, AI results.
 //! - [`TwilioWebhookService`]: inbound messages (with closure detection) and delivery statuses.
-//! - [`LifecycleSweeper`]: closes expired and idle conversations.
+//! - [`LifecycleSweeper`]: closes expired and idle conversations, and confirms or drops
+//!   pending closures.
 //! - [`OutboundDispatcher`]: sends queued messages, retrying temporary failures.
 //! - [`TenantService`], [`FeatureService`], [`TwilioAccountService`]: tenant administration
 //!   and API-key authentication.
@@ -18,6 +19,7 @@
 #![warn(missing_docs)]
 
 mod authz;
+mod closure;
 mod conversations;
 mod dispatch;
 mod error;
@@ -31,6 +33,7 @@ mod twilio_accounts;
 mod webhooks;
 
 pub use authz::require;
+pub use closure::CLOSURE_MODEL;
 pub use conversations::{
     ConversationService, CreateConversation, MAX_CLOSE_REASON_CHARS, OpenedConversation,
 };
@@ -38,11 +41,11 @@ pub use dispatch::{DispatchReport, OutboundDispatcher};
 pub use error::ServiceError;
 pub use features::{FeatureService, PutFeature};
 pub use messages::{AddMessage, MessageService};
-pub use sweep::{LifecycleSweeper, MAX_SWEEP_ROUNDS, SweepReport};
+pub use sweep::{LifecycleSweeper, MAX_SWEEP_ROUNDS, PENDING_CLOSURE_LEASE, SweepReport};
 pub use tenants::{
     CreateApiKey, CreateUser, FIRST_KEY_NAME, MAX_API_KEY_LEN, NewOwnerRequest, TenantService,
 };
 pub use twilio_accounts::{CreateTwilioAccount, MAX_FRIENDLY_NAME_CHARS, TwilioAccountService};
 pub use webhooks::{
-    CLOSURE_MODEL, DrainReport, InboundOutcome, Receipt, SignedWebhook, StatusOutcome, TwilioWebhookService,
+    DrainReport, InboundOutcome, Receipt, SignedWebhook, StatusOutcome, TwilioWebhookService,
 };

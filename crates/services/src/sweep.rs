@@ -1,11 +1,21 @@
-//! The lifecycle sweeper: closes conversations that expired or went idle.
+//! The lifecycle sweeper: closes conversations that expired or went idle, and confirms or drops
+//! pending closures once their grace period is over.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
-use domain::ConversationStatus;
-use ports::{Clock, ConversationStore};
+use chrono::{DateTime, Duration, Utc};
+use domain::closure::{ClosureDetector, MAX_WINDOW};
+use domain::{Conversation, ConversationStatus, MessageTurn, OwnerId, TenantSettings};
+use ports::{Clock, ConversationStore, FeatureStore, MessageStore, StoreError};
 
 use crate::ServiceError;
+use crate::closure::closure_record;
+use crate::settings::tenant_settings;
+
+/// How long a sweeper holds a due pending closure it claimed: another sweeper takes it only if
+/// this one has not resolved it by then (it crashed, or lost the database).
+pub const PENDING_CLOSURE_LEASE: Duration = Duration::seconds(60);
 
 /// The most batches one [`LifecycleSweeper::run_once`] claims, so a run always ends.
 pub const MAX_SWEEP_ROUNDS: usize = 100;
@@ -17,14 +27,24 @@ pub struct SweepReport {
     pub expired: usize,
     /// Closed as `idle_timeout`.
     pub idle: usize,
+    /// Pending closures confirmed: closed as `user_closed`.
+    pub user_closed: usize,
+    /// Pending closures dropped: the re-assessment no longer said the conversation ended, or
+    /// the tenant switched detection off.
+    pub kept_open: usize,
 }
 
-/// Closes due conversations of every tenant, in batches. Several sweepers may run at once:
-/// the store claims rows with `SKIP LOCKED`.
+/// Closes due conversations of every tenant, in batches, and re-assesses due pending
+/// closures. Several sweepers may run at once: the store claims rows with `SKIP LOCKED`, and a
+/// pending closure is confirmed only while it still stands, so a conversation closes once.
 #[derive(Clone)]
 pub struct LifecycleSweeper {
     /// Conversations.
     pub conversations: Arc<dyn ConversationStore>,
+    /// The conversations' latest turns, for the re-assessment.
+    pub messages: Arc<dyn MessageStore>,
+    /// Tenants' closure-detection settings.
+    pub features: Arc<dyn FeatureStore>,
     /// Time.
     pub clock: Arc<dyn Clock>,
     /// Conversations claimed per batch (at least 1 is used).
@@ -48,9 +68,10 @@ impl LifecycleSweeper {
         let batch_size = self.batch_size.max(1);
         let now = self.clock.now();
         let mut report = SweepReport::default();
+        let mut settings = HashMap::new();
         for _ in 0..MAX_SWEEP_ROUNDS {
-            let closed = self.conversations.sweep_due(now, batch_size).await?;
-            for conversation in &closed {
+            let batch = self.conversations.sweep_due(now, batch_size, PENDING_CLOSURE_LEASE).await?;
+            for conversation in &batch.closed {
                 match conversation.status {
                     ConversationStatus::Expired => report.expired += 1,
                     ConversationStatus::IdleTimeout => report.idle += 1,
@@ -61,13 +82,91 @@ impl LifecycleSweeper {
                     ),
                 }
             }
-            if closed.len() < batch_size as usize {
+            for conversation in &batch.closures_due {
+                if self.resolve_pending_closure(conversation, &mut settings, now).await? {
+                    report.user_closed += 1;
+                } else {
+                    report.kept_open += 1;
+                }
+            }
+            if batch.claimed < batch_size as usize {
                 break;
             }
         }
         if report != SweepReport::default() {
-            tracing::info!(expired = report.expired, idle = report.idle, "conversations swept");
+            tracing::info!(
+                expired = report.expired,
+                idle = report.idle,
+                user_closed = report.user_closed,
+                kept_open = report.kept_open,
+                "conversations swept"
+            );
         }
         Ok(report)
+    }
+
+    /// Re-assesses a due pending closure on the conversation's latest turns, now (so the
+    /// silence since the goodbye counts), and closes the conversation as `user_closed` if the
+    /// detector still says so; otherwise drops the pending closure. Returns whether it closed.
+    /// A closure superseded meanwhile (a newer customer message, a close by someone else) is
+    /// not an error: there is nothing left to do.
+    #[tracing::instrument(skip_all, fields(owner_id = %conversation.owner_id, conversation_id = %conversation.id))]
+    async fn resolve_pending_closure(
+        &self,
+        conversation: &Conversation,
+        settings: &mut HashMap<OwnerId, TenantSettings>,
+        now: DateTime<Utc>,
+    ) -> Result<bool, ServiceError> {
+        let Some(pending) = &conversation.pending_closure else { return Ok(false) };
+        let (owner_id, id) = (conversation.owner_id, conversation.id);
+        let config = match settings.get(&owner_id) {
+            Some(known) => known.closure.clone(),
+            None => {
+                let resolved = tenant_settings(self.features.as_ref(), owner_id).await?;
+                let config = resolved.closure.clone();
+                settings.insert(owner_id, resolved);
+                config
+            }
+        };
+        let assessment = match config {
+            Some(config) => {
+                let window = u32::try_from(config.window.clamp(1, MAX_WINDOW)).unwrap_or(1);
+                let recent = self.messages.recent_turns(owner_id, id, window).await?;
+                let turns: Vec<_> = recent.iter().map(MessageTurn::as_turn).collect();
+                Some(ClosureDetector::new(config).assess(&turns, now))
+            }
+            None => None,
+        };
+        if let Some(assessment) = assessment.filter(|a| a.should_close) {
+            let closed = self
+                .conversations
+                .close_detected(
+                    owner_id,
+                    id,
+                    pending.message_id,
+                    true,
+                    assessment.reason.clone(),
+                    closure_record(&assessment)?,
+                    now,
+                )
+                .await;
+            return match closed {
+                Ok(_) => {
+                    tracing::info!(
+                        score = assessment.score,
+                        "pending closure confirmed: conversation closed"
+                    );
+                    Ok(true)
+                }
+                Err(StoreError::ClosureSuperseded | StoreError::ConversationClosed(_)) => {
+                    tracing::info!("pending closure superseded meanwhile");
+                    Ok(false)
+                }
+                Err(other) => Err(other.into()),
+            };
+        }
+        self.conversations.drop_pending_closure(owner_id, id, pending.message_id, now).await?;
+        tracing::info!("pending closure dropped: the conversation no longer looks ended");
+        Ok(false)
     }
 }

@@ -27,7 +27,7 @@ mod replay;
 
 pub use delivery::StatusOutcome;
 use form::Form;
-pub use inbound::{CLOSURE_MODEL, InboundOutcome};
+pub use inbound::InboundOutcome;
 pub use replay::DrainReport;
 
 /// A webhook as it arrived, before anything in it is trusted.

@@ -123,8 +123,10 @@ label_values! {
 label_values! {
     /// What closure detection decided about an inbound message's conversation.
     ClosureDetection, key = "result" {
-        /// The conversation ended and was closed.
+        /// The conversation ended and was closed (a grace period of 0).
         Closed => "closed",
+        /// The conversation looks ended: it got a pending closure, for the sweeper to confirm.
+        Pending => "pending",
         /// The conversation goes on.
         KeptOpen => "kept_open",
     }
@@ -151,6 +153,18 @@ label_values! {
         Expired => "expired",
         /// Nobody wrote for longer than the idle timeout.
         IdleTimeout => "idle_timeout",
+        /// A pending closure the re-assessment confirmed (closed as `user_closed`).
+        UserClosed => "user_closed",
+    }
+}
+
+label_values! {
+    /// What the sweeper's re-assessment did with a due pending closure.
+    PendingClosureOutcome, key = "outcome" {
+        /// Confirmed: the conversation was closed as `user_closed`.
+        Confirmed => "confirmed",
+        /// Dropped: the conversation no longer looked ended, or a newer message came first.
+        Dropped => "dropped",
     }
 }
 

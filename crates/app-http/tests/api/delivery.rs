@@ -364,15 +364,18 @@ async fn the_sweeper_closes_idle_and_expired_conversations_and_leaves_fresh_ones
     };
 
     let clock = TestClock::starting_now();
+    let store = Arc::new(app.state.store.clone());
     let sweeper = LifecycleSweeper {
-        conversations: Arc::new(app.state.store.clone()),
+        conversations: store.clone(),
+        messages: store.clone(),
+        features: store,
         clock: clock.clone(),
         batch_size: 10,
     };
     assert_eq!(sweeper.run_once().await.unwrap(), SweepReport::default(), "nothing is due yet");
 
     clock.advance(Duration::seconds(40));
-    assert_eq!(sweeper.run_once().await.unwrap(), SweepReport { expired: 0, idle: 1 });
+    assert_eq!(sweeper.run_once().await.unwrap(), SweepReport { idle: 1, ..SweepReport::default() });
     let closed = get(idle.clone()).await;
     assert_eq!(closed["status"], "idle_timeout", "{closed}");
     assert_eq!(closed["close_reason"], "no message for 30 seconds", "{closed}");
@@ -383,7 +386,7 @@ async fn the_sweeper_closes_idle_and_expired_conversations_and_leaves_fresh_ones
     }
 
     clock.advance(Duration::seconds(30));
-    assert_eq!(sweeper.run_once().await.unwrap(), SweepReport { expired: 1, idle: 0 });
+    assert_eq!(sweeper.run_once().await.unwrap(), SweepReport { expired: 1, ..SweepReport::default() });
     let expired = get(expiring).await;
     assert_eq!(expired["status"], "expired", "{expired}");
     assert_eq!(expired["close_reason"], "expired", "{expired}");

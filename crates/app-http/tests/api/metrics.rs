@@ -216,7 +216,13 @@ async fn the_workers_count_sends_and_sweeper_closures() {
     let store = Arc::new(app.state.store.clone());
     let gateway = TwilioGateway::new(&TwilioConfig { api_base_url: twilio.uri(), ..TwilioConfig::default() })
         .expect("a gateway");
-    let sweeper = LifecycleSweeper { conversations: store, clock: Arc::new(NextMonth), batch_size: 10 };
+    let sweeper = LifecycleSweeper {
+        conversations: store.clone(),
+        messages: store.clone(),
+        features: store,
+        clock: Arc::new(NextMonth),
+        batch_size: 10,
+    };
     let dispatcher = dispatcher(&app, gateway);
     let every = Duration::from_millis(50);
     let workers = Workers::start(sweeper, every, dispatcher, every, app.state.metrics.clone());

@@ -45,7 +45,8 @@ pub struct ClosureAssessment {
     /// How confident the detector is that the conversation is over, `0..=1`.
     pub score: f64,
     /// Whether the conversation should be closed: the score reaches the threshold, no signal
-    /// vetoes and the grace period is over.
+    /// vetoes and the last message is at least
+    /// [`min_quiet_seconds`](ClosureConfig::min_quiet_seconds) old.
     pub should_close: bool,
     /// A short English sentence naming the dominant factors.
     pub reason: String,

@@ -1,7 +1,7 @@
 //! Tenant-tunable settings of the closure detector.
 //!
 //! Tenants tune detection through their JSON feature config, for example
-//! `{"threshold": 0.7, "weights": {"farewell": 0.4}, "quiet_after_seconds": 600}`. Every field
+//! `{"threshold": 0.7, "weights": {"farewell": 0.4}, "grace_seconds": 300}`. Every field
 //! is optional (missing fields take their default) and unknown fields are refused, so a typo
 //! such as `"treshold"` is reported instead of silently ignored.
 
@@ -11,6 +11,9 @@ use serde::{Deserialize, Serialize};
 
 /// The largest accepted [`ClosureConfig::window`].
 pub const MAX_WINDOW: usize = 50;
+
+/// The largest accepted [`ClosureConfig::grace_seconds`]: one day.
+pub const MAX_GRACE_SECONDS: u64 = 86_400;
 
 /// Settings of a [`ClosureDetector`](super::ClosureDetector).
 ///
@@ -27,10 +30,25 @@ pub struct ClosureConfig {
     /// How many of the most recent turns are looked at. Default `6`, at most [`MAX_WINDOW`].
     pub window: usize,
     /// Seconds of silence after a farewell at which the quiet-time factor is fully confident.
-    /// The factor ramps linearly from 0 at the last message to 1 at this age. Default `600`.
+    /// The factor ramps linearly from 0 at the last message to 1 at this age. Default `120`,
+    /// the default [`grace_seconds`](Self::grace_seconds), so that the sweep of a pending
+    /// closure sees the factor at full strength: keep it at most `grace_seconds`, or a
+    /// goodbye that needs silence to count ("ok" after "anything else?") never closes.
     pub quiet_after_seconds: u64,
-    /// Grace period: never close while the last message is younger than this many seconds,
-    /// whatever the score. Default `0` (no grace period).
+    /// Pending closure: the seconds a conversation waits, after a customer message that looks
+    /// like an ending, before the lifecycle sweeper re-assesses it on its latest turns (now
+    /// with that much silence, so the quiet-time factor counts) and closes it if the detector
+    /// still says so and no newer customer message arrived. The service decides whether to
+    /// open a pending closure by assessing the conversation projected to this much silence.
+    /// `0` assesses at the message's arrival and closes at once. Default `120`, at most
+    /// [`MAX_GRACE_SECONDS`]. The detector itself never reads it: the time of each
+    /// assessment is passed in.
+    pub grace_seconds: u64,
+    /// Never close while the last message is younger than this many seconds, whatever the
+    /// score: a floor under every assessment, including one made at a message's arrival with
+    /// `grace_seconds` 0 or a sweep that runs early. A sweep assessed after only
+    /// `grace_seconds` of silence cannot close while this is larger, so a pending closure
+    /// should wait the longer of the two. Default `0` (no floor).
     pub min_quiet_seconds: u64,
     /// A signal whose value is at or below this (for example an open question in the
     /// customer's last message, `-1.0`) vetoes closing whatever the score. `null` disables
@@ -44,7 +62,8 @@ impl Default for ClosureConfig {
             threshold: 0.65,
             weights: FactorWeights::default(),
             window: 6,
-            quiet_after_seconds: 600,
+            quiet_after_seconds: 120,
+            grace_seconds: 120,
             min_quiet_seconds: 0,
             veto_at: Some(-0.8),
         }
@@ -64,7 +83,9 @@ pub struct FactorWeights {
     /// An open question, request or complaint in the customer's last message (only ever
     /// lowers the score). Default `0.5`.
     pub open_request: f64,
-    /// Silence since the last message, once someone said goodbye. Default `0.1`.
+    /// Silence since the last message, once someone said goodbye. Default `0.2`: enough to
+    /// carry a tentative goodbye (a bare 👍, "ok" after "anything else?") over the threshold
+    /// after the grace period, not enough to hold back a clear goodbye at its arrival.
     pub quiet_time: f64,
     /// Who spoke last, and whether that was a farewell or an unanswered question.
     /// Default `0.2`.
@@ -81,7 +102,7 @@ impl Default for FactorWeights {
             farewell: 0.35,
             closing_question: 0.4,
             open_request: 0.5,
-            quiet_time: 0.1,
+            quiet_time: 0.2,
             last_speaker: 0.2,
             custom: BTreeMap::new(),
         }
@@ -142,6 +163,9 @@ pub enum ClosureConfigError {
     /// `quiet_after_seconds` is 0.
     #[error("quiet_after_seconds must be greater than 0")]
     QuietAfter,
+    /// `grace_seconds` is larger than [`MAX_GRACE_SECONDS`].
+    #[error("grace_seconds must be at most {MAX_GRACE_SECONDS}, got {0}")]
+    GraceSeconds(u64),
     /// `veto_at` is not within `-1..=0`.
     #[error("veto_at must be between -1 and 0 (or null), got {0}")]
     VetoAt(f64),
@@ -181,6 +205,9 @@ impl ClosureConfig {
         if self.quiet_after_seconds == 0 {
             return Err(ClosureConfigError::QuietAfter);
         }
+        if self.grace_seconds > MAX_GRACE_SECONDS {
+            return Err(ClosureConfigError::GraceSeconds(self.grace_seconds));
+        }
         if let Some(veto) = self.veto_at
             && !(-1.0..=0.0).contains(&veto)
         {
@@ -216,6 +243,34 @@ mod tests {
         assert_eq!(config.quiet_after_seconds, 900);
         assert_eq!(config.window, 6);
         assert_eq!(config.veto_at, Some(-0.8));
+    }
+
+    #[test]
+    fn grace_seconds_defaults_to_two_minutes() {
+        let config = ClosureConfig::default();
+        assert_eq!(config.grace_seconds, 120);
+        assert!(
+            config.quiet_after_seconds <= config.grace_seconds,
+            "the sweep must see the quiet-time factor at full strength"
+        );
+    }
+
+    #[test]
+    fn grace_seconds_parses() {
+        let config = ClosureConfig::from_json(r#"{"grace_seconds":0}"#).unwrap();
+        assert_eq!(config.grace_seconds, 0);
+        let config = ClosureConfig::from_json(r#"{"grace_seconds":86400}"#).unwrap();
+        assert_eq!(config.grace_seconds, MAX_GRACE_SECONDS);
+        assert_eq!(config.threshold, 0.65, "other fields keep their default");
+    }
+
+    #[test]
+    fn grace_seconds_out_of_range_is_refused() {
+        let err = ClosureConfig::from_json(r#"{"grace_seconds":86401}"#).unwrap_err();
+        assert_eq!(err, ClosureConfigError::GraceSeconds(86_401));
+        assert!(err.to_string().contains("grace_seconds"), "{err}");
+        let err = ClosureConfig::from_json(r#"{"grace_seconds":-1}"#).unwrap_err();
+        assert!(matches!(err, ClosureConfigError::Json(_)), "{err}");
     }
 
     #[test]

@@ -4,6 +4,8 @@
 use std::borrow::Cow;
 
 use super::lexicon::{Cue, CueMatch, find_cues, is_filler, is_negator, is_tag};
+use super::outbound::Commitment;
+use super::qualifiers::qualify;
 use super::text::NormalizedText;
 
 /// How a customer message answers the agent's question.
@@ -65,6 +67,7 @@ impl TurnCues {
     pub fn analyze(text: &NormalizedText) -> Self {
         let tokens = text.tokens();
         let mut matches = find_cues(text);
+        qualify(text, &mut matches);
         add_leading_decline(text, &mut matches);
 
         // Tokens that carry no content: filler, emoji, closing phrases, answers.
@@ -175,12 +178,22 @@ impl TurnCues {
         self.closing_question
     }
 
-    /// Whether the message says goodbye or is a courtesy formula ("de nada", "até mais",
-    /// "you're welcome"), as an agent's farewell. Thanks alone do not count: agents thank
+    /// Whether the message says goodbye, is a courtesy formula or offers help for if the need
+    /// arises ("de nada", "até mais", "you're welcome", "qualquer coisa, é só chamar"), as an
+    /// agent's farewell. Thanks alone do not count: agents thank
     /// customers for waiting all the time.
     #[must_use]
     pub fn says_goodbye(&self) -> bool {
-        self.has(Cue::Farewell) || self.has(Cue::Courtesy)
+        self.has(Cue::Farewell) || self.has(Cue::Courtesy) || self.has(Cue::Conditional)
+    }
+
+    /// The next step the message, as the agent's, makes someone owe: an action asked of the
+    /// customer, a follow-up promised, an offer or a question. `None` for acknowledgements,
+    /// goodbyes and information. See [`Commitment`] and
+    /// [`outbound_keeps_pending_closure`](super::outbound_keeps_pending_closure).
+    #[must_use]
+    pub fn commitment(&self) -> Option<Commitment> {
+        Commitment::of(self)
     }
 }
 
@@ -228,8 +241,11 @@ fn openings(open_question: bool, matches: &[CueMatch]) -> Vec<Opening> {
         }
         let what = match m.cue {
             Cue::Request => "makes a request",
+            Cue::Instruction => "asks for something to be done",
             Cue::Problem => "reports a problem",
             Cue::Contrast => "adds a \"but\"",
+            Cue::AdvanceThanks => "thanks in advance for help still to come",
+            Cue::SarcasticThanks => "thanks sarcastically",
             _ => "waits for a reply",
         };
         out.push(Opening { value: -m.strength, description: format!("{what} ({quoted})") });
@@ -237,17 +253,23 @@ fn openings(open_question: bool, matches: &[CueMatch]) -> Vec<Opening> {
     out
 }
 
+/// Resolutions at least this strong say the issue is solved ("deu certo", "that did it",
+/// "já funcionou"), not merely that all is well ("tudo certo").
+pub(crate) const SOLVED: f64 = 0.9;
+
 fn farewell(matches: &[CueMatch], covered: &[bool]) -> (f64, Vec<String>) {
-    let mut found: Vec<&CueMatch> = matches
-        .iter()
-        .filter(|m| matches!(m.cue, Cue::Thanks | Cue::Farewell | Cue::Resolution | Cue::Ack))
-        .collect();
+    let mut found: Vec<&CueMatch> =
+        matches.iter().filter(|m| m.cue.is_farewell() || m.cue == Cue::Ack).collect();
     let (Some(first), Some(last)) = (found.iter().map(|m| m.start).min(), found.iter().map(|m| m.end).max())
     else {
         return (0.0, Vec::new());
     };
     found.sort_by(|a, b| b.strength.total_cmp(&a.strength));
-    let strength = found.first().map_or(0.0, |m| m.strength);
+    // A solved issue acknowledged or praised ("massa, deu certo", "perfect, that did it",
+    // "genial, ya funciona") is as clear a goodbye as thanks.
+    let solved = found.iter().any(|m| m.cue == Cue::Resolution && m.strength >= SOLVED);
+    let acknowledged = found.iter().any(|m| matches!(m.cue, Cue::Ack | Cue::Praise));
+    let strength = if solved && acknowledged { 1.0 } else { found.first().map_or(0.0, |m| m.strength) };
     let leading = covered[..first].iter().filter(|c| !**c).count();
     let trailing = covered[last..].iter().filter(|c| !**c).count();
     let factor = if leading > 8 || trailing > 4 { 0.6 } else { 1.0 };
@@ -278,9 +300,7 @@ fn reply(
     let in_first = |m: &CueMatch| m.start < clause.end;
     if first_covered && matches.iter().any(|m| m.cue == Cue::Decline && in_first(m)) {
         Reply::Decline { only }
-    } else if first_covered
-        && matches.iter().any(|m| matches!(m.cue, Cue::Thanks | Cue::Farewell | Cue::Resolution))
-    {
+    } else if first_covered && matches.iter().any(|m| m.cue.is_farewell()) {
         Reply::Farewell { only }
     } else if only {
         Reply::FillerOnly
@@ -394,9 +414,29 @@ mod tests {
     }
 
     #[test]
+    fn anticipatory_and_sarcastic_thanks_open() {
+        for text in ["Agradeço desde já!", "Thanks in advance", "Gracias por nada", "thanks for nothing"] {
+            let cues = analyze(text);
+            assert_eq!(cues.farewell(), 0.0, "{text}");
+            assert!(cues.openings().iter().any(|o| o.value <= -0.9), "{text}: {:?}", cues.openings());
+            assert_eq!(cues.reply(), Reply::Other, "{text}");
+        }
+    }
+
+    #[test]
+    fn solved_and_acknowledged_is_a_full_farewell() {
+        assert_eq!(analyze("massa, funcionou 👏").farewell(), 1.0);
+        assert_eq!(analyze("perfect, that did the trick").farewell(), 1.0);
+        assert_eq!(analyze("funcionou").farewell(), 0.9, "solved alone stays a little weaker");
+        assert_eq!(analyze("ok, tudo certo").farewell(), 0.6, "all is well is not solved");
+        assert_eq!(analyze("Você salvou meu dia!").reply(), Reply::Farewell { only: true });
+    }
+
+    #[test]
     fn agent_goodbye() {
         assert!(analyze("De nada, até mais!").says_goodbye());
         assert!(analyze("You're welcome!").says_goodbye());
         assert!(!analyze("Obrigado por aguardar, seu pedido foi liberado.").says_goodbye());
+        assert!(analyze("Qualquer coisa, é só chamar").says_goodbye());
     }
 }

@@ -41,6 +41,31 @@ pub enum Cue {
     ClosingQuestion,
     /// A "did that solve it?" question: "consegui te ajudar", "did that help", "te sirvió".
     ResolvedQuestion,
+    /// A compliment that thanks in other words: "salvou meu dia", "you're a lifesaver",
+    /// "eres un crack", 👏.
+    Praise,
+    /// A conditional offer of help, as in a goodbye: "se precisar", "qualquer coisa",
+    /// "if you need anything", "cualquier cosa". A request it governs is not made now (see
+    /// [`Cue::Instruction`]).
+    Conditional,
+    /// Asks the reader to do or send something: "me manda", "envie", "please send",
+    /// "can you confirm", "envíeme". From the agent, the customer owes that step.
+    Instruction,
+    /// A new offer, usually the agent's: "temos uma promoção", "would you like to upgrade",
+    /// "le ofrecemos".
+    Offer,
+    /// Marks thanks as given ahead of the help: "desde já", "in advance", "de antemano".
+    /// Only a marker: see [`Cue::AdvanceThanks`].
+    InAdvance,
+    /// What the customer got instead of help: "nada", "nothing", "perder tempo",
+    /// "wasting my time". Only a marker: see [`Cue::SarcasticThanks`].
+    NoHelp,
+    /// Thanks for something not yet done ("obrigado desde já", "thanks in advance"): the
+    /// request is still open. Made from [`Cue::Thanks`] next to [`Cue::InAdvance`].
+    AdvanceThanks,
+    /// Thanks meant as a complaint ("valeu por nada", "thanks for wasting my time"). Made
+    /// from [`Cue::Thanks`] + "for" + [`Cue::NoHelp`].
+    SarcasticThanks,
 }
 
 impl Cue {
@@ -49,14 +74,37 @@ impl Cue {
     pub const fn is_closing(self) -> bool {
         matches!(
             self,
-            Self::Thanks | Self::Farewell | Self::Resolution | Self::Ack | Self::Decline | Self::Courtesy
+            Self::Thanks
+                | Self::Farewell
+                | Self::Resolution
+                | Self::Ack
+                | Self::Decline
+                | Self::Courtesy
+                | Self::Praise
+                | Self::Conditional
         )
     }
 
     /// Whether the cue points towards keeping the conversation open (request, problem...).
     #[must_use]
     pub const fn is_opening(self) -> bool {
-        matches!(self, Self::Request | Self::Problem | Self::Contrast | Self::Waiting)
+        matches!(
+            self,
+            Self::Request
+                | Self::Problem
+                | Self::Contrast
+                | Self::Waiting
+                | Self::Instruction
+                | Self::AdvanceThanks
+                | Self::SarcasticThanks
+        )
+    }
+
+    /// Whether the cue thanks or says goodbye in so many words (as opposed to acknowledging,
+    /// declining or being polite): what makes a message a farewell.
+    #[must_use]
+    pub const fn is_farewell(self) -> bool {
+        matches!(self, Self::Thanks | Self::Farewell | Self::Resolution | Self::Praise)
     }
 }
 
@@ -174,7 +222,7 @@ impl Lexicon {
                     continue;
                 }
                 let negatable = match group.cue {
-                    Cue::Resolution | Cue::Ack => true,
+                    Cue::Resolution | Cue::Ack | Cue::Praise => true,
                     Cue::Decline => !NEGATORS.contains(&first.as_str()),
                     _ => false,
                 };

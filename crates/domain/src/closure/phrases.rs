@@ -79,15 +79,26 @@ pub(crate) const GROUPS: &[Group] = &[
         "solved", "resolved", "problem solved", "it worked", "that worked", "works now",
         "it's working now", "all sorted", "sorted", "all set", "resuelto", "solucionado",
         "funcionó", "ya funciona", "quedó resuelto", "listo", "ya está",
+        // the fix worked, in other words
+        "agora foi$", "agora deu certo", "agora funcionou", "deu bom", "funcionou perfeitamente",
+        "that did it", "that did the trick", "did the trick", "that fixed it", "fixed it",
+        "all fixed", "it's fixed", "it works", "working now", "works perfectly", "ya quedó",
+        "ya sirve", "se arregló", "ya se arregló", "eso funcionó", "funciona perfecto",
+        "ya está funcionando", "quedó perfecto", "voltou a funcionar", "está funcionando",
+        "tá funcionando", "ya anda",
     ]),
     group(Cue::Resolution, 0.6, &[
-        "tudo certo", "tudo ok", "tudo ótimo", "all good", "todo bien", "todo perfecto",
+        "tudo certo", "tudo ok", "tudo ótimo", "all good", "todo bien", "todo perfecto", "todo ok",
     ]),
     group(Cue::Ack, 0.45, &[
         "perfeito", "ótimo", "beleza", "blz", "show", "top", "entendi", "certo",
         "combinado", "maravilha", "excelente", "legal", "massa", "ok", "okay", "entendido",
         "perfect", "great", "awesome", "got it", "understood", "cool", "nice", "perfecto",
         "genial", "vale", "bueno", "de acuerdo", "tá bom", "tá bem", "sounds good", "de boa",
+        "sure", "sure thing", "dale", "fechado", "joia", "bacana", "okey", "oki", "alright",
+        "all right", "show de bola", "buenísimo", "buenisimo", "claro",
+        // agreeing to do what was asked, without doing it yet
+        "will do", "pode deixar", "deixa comigo", "lo hago",
     ]),
     group(Cue::Decline, 1.0, &[
         // pt-BR
@@ -106,16 +117,18 @@ pub(crate) const GROUPS: &[Group] = &[
         "none",
         // es
         "no gracias", "nada más", "no necesito nada", "no necesito nada más", "no hay nada más",
-        "eso es todo", "es todo", "eso sería todo", "sería todo", "todo bien", "estoy bien",
+        "eso es todo", "es todo", "eso sería todo", "sería todo", "todo bien", "todo ok", "estoy bien",
         "por ahora no", "ahora no", "de momento no", "ninguna", "ninguna otra",
-        "no tengo más preguntas", "nada por ahora",
+        "no tengo más preguntas", "nada por ahora", "no hace falta", "no es necesario",
+        "não é necessário", "not necessary",
     ]),
     group(Cue::Affirm, 1.0, &[
         "sim", "tenho sim", "sim tenho", "tem sim", "quero sim", "preciso sim", "na verdade",
         "ajudou", "ajudou sim", "deu sim", "deu certo sim", "funcionou sim", "consegui sim",
-        "resolveu sim", "foi sim", "yes", "yeah", "yep", "yup", "sure", "actually", "it did",
+        "resolveu sim", "foi sim", "yes", "yeah", "yep", "yup", "actually", "it did",
         "it helped", "si", "sí", "claro que si", "en realidad", "de hecho", "me sirvió",
-        "sí funcionó", "funcionó sí", "sí sirvió",
+        "sí funcionó", "funcionó sí", "sí sirvió", "consigo sim", "posso sim", "sí puedo",
+        "puedo sí",
     ]),
     group(Cue::Courtesy, 1.0, &[
         "de nada", "por nada", "disponha", "imagina", "não há de quê", "às ordens",
@@ -125,6 +138,9 @@ pub(crate) const GROUPS: &[Group] = &[
         "anytime", "glad to help", "happy to help", "glad i could help", "feel free to reach out",
         "con gusto", "a la orden", "a tu disposición", "a su disposición", "fue un placer",
         "un placer", "no hay de qué", "para servirte", "estamos para ayudarte",
+        "ficamos felizes em ajudar", "fico feliz em ajudar", "fico feliz em ter ajudado",
+        "que bom que deu certo", "que bom que ajudou", "glad it worked", "glad that helped",
+        "happy to hear", "me alegra", "qué bueno que",
     ]),
     group(Cue::Request, 0.9, &[
         // pt-BR
@@ -166,6 +182,8 @@ pub(crate) const GROUPS: &[Group] = &[
         "no funciona", "no funcionó", "todavía no", "aún no", "sigue", "sigue sin", "no me llegó",
         "no recibí", "no puedo", "no pude", "no se resolvió", "da error", "llegó roto",
         "me cobraron dos veces",
+        // irony markers: the praise before them is meant the other way round
+        "só que não", "sqn",
     ]),
     group(Cue::Contrast, 0.9, &[
         "mas", "porém", "contudo", "entretanto", "só que", "but", "however", "though",
@@ -181,7 +199,7 @@ pub(crate) const GROUPS: &[Group] = &[
         // the customer will come back
         "te retorno", "já retorno", "volto a falar", "volto a entrar em contato", "te aviso",
         "depois te falo", "i'll get back to you", "i'll let you know", "i'll come back",
-        "te aviso", "te confirmo", "le confirmo", "te escribo luego",
+        "te aviso", "te confirmo", "le confirmo", "te escribo luego", "looking forward to hearing",
     ]),
     group(Cue::Pending, 1.0, &[
         // pt-BR
@@ -198,6 +216,153 @@ pub(crate) const GROUPS: &[Group] = &[
         "un momento", "un momentito", "déjame revisar", "déjame revisarlo", "déjame verificar",
         "voy a revisar", "voy a verificar", "estoy revisando", "estamos revisando",
         "ya te confirmo", "en seguida", "enseguida", "te transfiero",
+        // promises to come back later (in any language, a follow-up the business owes)
+        "te retorno", "retorno em breve", "te dou um retorno", "te dou retorno", "retornamos",
+        "retornaremos", "vou retornar", "entraremos em contato", "entramos em contato",
+        "vamos entrar em contato", "vou entrar em contato", "te aviso$", "te aviso assim que",
+        "te aviso quando", "aviso assim que", "assim que eu tiver", "assim que tiver",
+        "vou analisar", "vou averiguar", "vou apurar", "vou ver com", "vou falar com",
+        "we'll get back to you", "get back to you", "i'll let you know", "we'll let you know",
+        "i'll follow up", "we'll follow up", "i'll be in touch", "we'll be in touch",
+        "we'll contact you", "we will contact you", "i'll reach out", "we'll reach out",
+        "i'll update you", "we'll update you", "i'll keep you posted", "we'll keep you posted",
+        "i'll email you", "we'll email you", "i'll look into", "i'll find out", "let me find out",
+        "le aviso$", "le aviso en", "te aviso en", "le aviso cuando", "le escribo$",
+        "te escribo$", "le escribo luego", "le escribo en", "te escribo en", "le llamo en",
+        "te llamo en", "le llamo luego", "te llamo luego", "le respondo$", "te respondo en",
+        "le respondo en", "nos pondremos en contacto", "nos comunicaremos", "le contactaremos",
+        "te contactaremos", "le confirmo en", "te confirmo en", "en un rato le", "en un rato te",
+        "voy a consultar", "déjame consultar", "lo consulto",
+        // a third party's promise to the customer: "a supervisor will email you"
+        "will email you", "will call you", "will contact you", "will reach out", "will be in touch",
+        "will let you know", "will update you", "will follow up", "will get back to you",
+        "vai entrar em contato", "vão entrar em contato", "vai te ligar", "vai te retornar",
+        "vão te retornar", "vai te responder", "te ligamos", "se comunicará", "se pondrá en contacto",
+        "le llamará", "le escribirá", "le contactará", "le responderá",
+        // formal and short forms of "one moment, let me check"
+        "déjeme verificar", "déjeme revisar", "déjeme consultar", "permítame verificar",
+        "permítame revisar", "permítame un momento", "deme un momento", "dame un momento",
+        "um minuto", "um minutinho", "só um segundo", "one minute", "un minuto", "un segundo",
+        "te contacto", "le contacto", "te contactamos", "le contactamos", "volto a falar",
+        "volto a te chamar", "contact you", "call you back", "email you",
+    ]),
+    group(Cue::Praise, 1.0, &[
+        // pt-BR
+        // whatever was saved: "salvou meu dia", "salvaram minha semana"
+        "salvou meu", "salvou minha", "salvou o meu", "salvaram meu", "salvaram minha", "me salvou",
+        "me salvaram", "salvou a pátria", "você é demais",
+        "vc é demais", "vocês são demais", "vcs são demais", "você é top", "vocês são top",
+        "vcs são top", "você é um anjo", "vocês são incríveis", "você é incrível",
+        "atendimento nota 10", "nota 10", "nota dez", "nota mil", "arrasou", "arrasaram",
+        "mandou bem", "mandaram bem", "melhor atendimento", "você é fera", "vc é fera",
+        "vocês são feras", "você é o cara", "é fera", "craque",
+        // en
+        "lifesaver", "life saver", "you saved me", "saved my", "you're the best", "you are the best", "you guys are the best",
+        "you rock", "you guys rock", "you're amazing", "you're awesome", "you're a star",
+        "great service", "excellent service", "amazing service", "great job", "top notch",
+        // es
+        "me salvaste", "me salvó", "me salvaron", "me salvaste el día", "me salvó el día",
+        "eres un sol", "eres lo máximo", "son lo máximo", "eres un crack", "son unos cracks",
+        "excelente servicio", "excelente atención", "muy amable", "qué amable", "muy amables",
+        "eres el mejor", "eres la mejor", "son los mejores",
+    ]),
+    group(Cue::Praise, 0.7, &["👏", "🙌", "🎉", "🥳", "💪", "⭐", "🌟", "🏆"]),
+    group(Cue::Conditional, 1.0, &[
+        // pt-BR
+        "se precisar", "caso precise", "se tiver alguma dúvida", "se tiver mais alguma dúvida",
+        "se surgir", "caso tenha", "caso surja", "qualquer coisa", "qualquer dúvida",
+        "qualquer problema", "em caso de dúvida", "se o problema voltar", "caso o problema persista",
+        "se continuar", "caso continue",
+        // en
+        "if you need", "if you have any", "if you have more", "should you need", "should you have",
+        "if anything", "if there's anything", "if it happens again", "if the problem persists",
+        "if the issue persists", "in case you need", "anytime you need", "whenever you need",
+        // es
+        "si necesitas", "si necesita", "si tienes alguna", "si tiene alguna", "cualquier cosa",
+        "cualquier duda", "cualquier consulta", "en caso de", "si vuelve a", "si el problema persiste",
+        "si persiste",
+    ]),
+    group(Cue::Instruction, 1.0, &[
+        // pt-BR
+        "me manda", "me mande", "me envia", "me envie", "me passa", "me passe", "me informa",
+        "me informe", "me diga", "me diz", "me confirma", "me confirme", "me fala", "me fale",
+        "nos envie", "nos mande", "nos informe", "nos passe",
+        // Formal imperatives fold into Spanish first persons of the past ("mandé", "envié",
+        // "revisé", "reinicié"...: "te mandé el cupón"), so they count with their object.
+        "envie o", "envie a", "envie um", "envie uma", "envie seu", "envie sua", "envie para",
+        "mande o", "mande a", "mande um", "mande uma", "mande seu", "mande sua", "mande para",
+        "informe o", "informe a", "informe seu", "informe sua", "confirme o", "confirme a",
+        "confirme seu", "confirme sua", "confirme se", "anexe o", "anexe a", "anexe um",
+        "anexe uma", "encaminhe", "digite", "tire um print", "tire uma foto",
+        "preciso que você", "preciso que vc", "pode me enviar", "pode me mandar", "pode me passar",
+        "pode me informar", "pode me confirmar", "pode confirmar", "pode enviar", "pode mandar",
+        "poderia enviar", "poderia me enviar", "poderia confirmar", "poderia informar",
+        "reinicie o", "reinicie a", "reinicie seu", "reinicie sua", "tente", "verifique o",
+        "verifique a", "verifique se", "verifique seu", "verifique sua", "revise o", "revise a",
+        "revise seu", "revise sua", "acesse", "clique", "me avisa se", "me avise se",
+        "me diga se", "me conta se", "me mandar", "me enviar", "me passar", "me informar",
+        "me confirmar", "nos mandar", "nos enviar", "nos informar",
+        // en
+        "please send", "send me", "send us", "can you send", "could you send", "please provide",
+        "can you provide", "could you provide", "please confirm", "can you confirm",
+        "could you confirm", "please share", "can you share", "could you share", "please attach",
+        "take a screenshot", "send a screenshot", "please try", "can you try", "could you try",
+        "please restart", "please check", "please reply", "reply with", "tell me your",
+        "let me know if it", "let me know whether", "let me know once", "let us know if it",
+        "please fill", "please verify", "can you verify",
+        // es
+        "envíeme", "envíame", "envíanos", "envíenos", "mándame", "mándanos", "me pasa",
+        "me pasas", "pásame", "me mandas", "me envía", "me envías", "me confirmas",
+        "confírmame", "confírmeme", "indíqueme", "indícame", "dígame", "dime", "necesito que",
+        "puede enviar", "puedes enviar", "podría enviar", "podrías enviar", "puede confirmar",
+        "puedes confirmar", "envíe el", "envíe la", "envíe su", "envíe un", "envíe una",
+        "adjunte el", "adjunte la", "adjunte su", "adjunte una", "adjunta", "reinicie el",
+        "reinicie la", "reinicie su", "reinicia el", "reinicia la", "reinicia tu",
+        "intente de nuevo", "intente nuevamente", "intente otra vez", "intenta", "verifique el",
+        "verifique la", "verifique su", "verifique si", "verifica tu", "verifica el",
+        "verifica la", "verifica si", "revise el", "revise la", "revise su", "revise si",
+        "revisa tu", "revisa el", "revisa la", "revisa si", "tome una captura", "toma una captura",
+        "saque una foto", "saca una foto", "avísame si", "avíseme si", "me avisas si",
+        "me avisa si", "mandarme", "enviarme", "pasarme", "confirmarme", "indicarme", "decirme",
+        "compartirme", "mandarnos", "enviarnos", "confirmarnos",
+    ]),
+    group(Cue::Offer, 1.0, &[
+        // pt-BR
+        "temos uma promoção", "temos uma oferta", "temos um plano", "temos uma condição",
+        "posso oferecer", "podemos oferecer", "posso te oferecer", "gostaria de conhecer",
+        "quer conhecer", "gostaria de contratar", "quer contratar", "quer aproveitar",
+        "gostaria de aproveitar", "aproveite a promoção", "aproveite o desconto",
+        "aproveite a oferta", "que tal", "oferta especial",
+        "condição especial", "desconto especial",
+        // en
+        "would you like to", "would you be interested", "are you interested", "we have a special",
+        "we have a promotion", "we're offering", "we are offering", "we can offer", "i can offer",
+        "special offer", "you might like", "you may be interested", "why not try", "check out our",
+        "how about",
+        // es
+        "le ofrecemos", "te ofrecemos", "le podemos ofrecer", "te podemos ofrecer",
+        "podemos ofrecerle", "podemos ofrecerte", "tenemos una promoción", "tenemos una oferta",
+        "tenemos un plan", "promoción especial", "le gustaría", "te gustaría", "le interesa",
+        "te interesa", "aproveche la promoción", "aprovecha la promoción", "aproveche el descuento",
+        "qué tal si",
+    ]),
+    group(Cue::InAdvance, 1.0, &[
+        "desde já", "antecipadamente", "de antemão", "in advance", "ahead of time", "beforehand",
+        "de antemano", "por adelantado", "por anticipado", "desde ya", "anticipadamente",
+    ]),
+    group(Cue::NoHelp, 1.0, &[
+        // "nothing" only when it ends the clause: "thanks for nothing", not "nothing else"
+        "nada$", "nothing$", "absolutely nothing$", "não ajuda", "ajuda nenhuma", "nenhuma ajuda",
+        "nenhuma solução", "solução nenhuma", "resposta nenhuma", "nenhuma resposta", "ajuda nula",
+        "perder tempo", "perder meu tempo", "me fazer perder", "fazer perder", "me fazer esperar",
+        "me enrolar", "enrolação", "no help", "no solution", "waste my time", "wasting",
+        "wasted", "making me wait", "making me waste", "the runaround", "perder el tiempo",
+        "perder mi tiempo", "hacerme perder", "hacerme esperar", "ninguna ayuda", "nada de ayuda",
+        "nula ayuda", "ayuda nula",
+        // grievances: what the thanks are "for" when they are a complaint
+        "inútil", "descaso", "desrespeito", "demora", "complicated", "useless", "the delay",
+        "the hassle", "la demora", "el desinterés", "pésima atención", "péssimo atendimento",
+        "falta de", "lack of", "la falta de",
     ]),
     group(Cue::ClosingQuestion, 1.0, &[
         // pt-BR
@@ -248,7 +413,8 @@ pub(crate) const FILLER: &[&str] = &[
     "all", "again", "too", "really", "help", "support", "information", "time", "guys", "team",
     "sir", "maam", "well", "lol", "i", "im", "ive", "we", "it", "its", "el", "la", "los", "las", "una", "y", "del", "con", "tu",
     "usted", "muy", "mucho", "muchas", "muchos", "buena", "buen", "tardes", "noches",
-    "ayuda", "atencion", "jaja", "jajaja", "hoje", "today", "hoy",
+    "ayuda", "atencion", "jaja", "jajaja", "hoje", "today", "hoy", "assim", "su", "sus", "ya",
+    "mi", "mis", "my",
 ];
 
 /// Words that negate what follows them ("não resolveu", "not working").

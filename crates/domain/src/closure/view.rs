@@ -116,11 +116,44 @@ impl<'a> ConversationView<'a> {
             })
     }
 
-    /// How clearly the customer's last turn ends the conversation, `0..=1`: the strength of
-    /// its farewell, 1 when it declines the agent's closing question ("Posso ajudar em algo
-    /// mais?" / "Não"), at least 0.8 when it acknowledges the agent's goodbye. 0 when it
-    /// also keeps the conversation open (a question, a request...) or when there is no
-    /// customer turn.
+    /// How clearly the customer's latest messages thank or say goodbye, `0..=1`:
+    ///
+    /// * the [farewell](TurnCues::farewell) of the customer's last turn, or, when that turn
+    ///   is a pure closing (nothing but closing words), the strongest farewell of the run of
+    ///   pure closings it ends: a goodbye split over messages ("Obrigado!" then "Tchau", or
+    ///   "Valeu!" then "👍") counts as a whole;
+    /// * when the last turn answers the agent's goodbye, 1 for a farewell in return ("Você
+    ///   também!", 👍) and at least 0.8 for a bare acknowledgement ("Tá bom").
+    ///
+    /// 0 when there is no customer turn.
+    #[must_use]
+    pub fn customer_farewell(&self) -> f64 {
+        let Some(index) = self.last_index_of(Speaker::Customer) else {
+            return 0.0;
+        };
+        let last = &self.turns[index].cues;
+        if self.acknowledges_agent_goodbye() {
+            return if matches!(last.reply(), Reply::Farewell { only: true }) {
+                1.0
+            } else {
+                last.farewell().max(0.8)
+            };
+        }
+        if !is_pure_closing(last) {
+            return last.farewell();
+        }
+        self.turns[..=index]
+            .iter()
+            .rev()
+            .take_while(|t| t.speaker == Speaker::Customer && is_pure_closing(&t.cues))
+            .map(|t| t.cues.farewell())
+            .fold(0.0, f64::max)
+    }
+
+    /// How clearly the customer's last turn ends the conversation, `0..=1`: its
+    /// [`customer_farewell`](Self::customer_farewell), or 1 when it declines the agent's
+    /// closing question ("Posso ajudar em algo mais?" / "Não"). 0 when it also keeps the
+    /// conversation open (a question, a request...) or when there is no customer turn.
     #[must_use]
     pub fn customer_closing(&self) -> f64 {
         let Some(index) = self.last_index_of(Speaker::Customer) else {
@@ -134,14 +167,14 @@ impl<'a> ConversationView<'a> {
             && self
                 .previous_of(Speaker::Business, index)
                 .is_some_and(|(_, b)| b.cues.closing_question().is_some());
-        if declines_closing_question {
-            1.0
-        } else if self.acknowledges_agent_goodbye() {
-            turn.cues.farewell().max(0.8)
-        } else {
-            turn.cues.farewell()
-        }
+        if declines_closing_question { 1.0 } else { self.customer_farewell() }
     }
+}
+
+/// Whether a message is nothing but closing words: no content, nothing that keeps the
+/// conversation open.
+fn is_pure_closing(cues: &TurnCues) -> bool {
+    cues.content_tokens() == 0 && cues.openings().is_empty()
 }
 
 #[cfg(test)]
@@ -193,6 +226,30 @@ mod tests {
             Turn::new(Speaker::Customer, "ok", at(5)),
         ];
         assert!(!ConversationView::new(&turns, 6, at(5)).acknowledges_agent_goodbye());
+    }
+
+    #[test]
+    fn goodbye_over_two_messages_counts_as_a_whole() {
+        let turns = [
+            Turn::new(Speaker::Business, "Seu pedido foi liberado.", at(0)),
+            Turn::new(Speaker::Customer, "Muito obrigada!", at(5)),
+            Turn::new(Speaker::Customer, "👍", at(8)),
+        ];
+        assert_eq!(ConversationView::new(&turns, 6, at(8)).customer_farewell(), 1.0);
+        let turns = [
+            Turn::new(Speaker::Customer, "Obrigado!", at(5)),
+            Turn::new(Speaker::Customer, "Ah, e vocês entregam em Campinas?", at(8)),
+        ];
+        assert_eq!(ConversationView::new(&turns, 6, at(8)).customer_closing(), 0.0);
+    }
+
+    #[test]
+    fn farewell_in_return_to_the_agents_goodbye_is_full() {
+        let turns = [
+            Turn::new(Speaker::Business, "Tenha um ótimo dia!", at(0)),
+            Turn::new(Speaker::Customer, "Você também!", at(5)),
+        ];
+        assert_eq!(ConversationView::new(&turns, 6, at(5)).customer_farewell(), 1.0);
     }
 
     #[test]

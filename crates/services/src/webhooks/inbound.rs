@@ -4,18 +4,16 @@
 use chrono::{DateTime, Utc};
 use domain::closure::{ClosureAssessment, ClosureConfig, ClosureDetector, MAX_WINDOW};
 use domain::{
-    CLOSURE_DETECTION_KIND, ChannelAddress, Conversation, DeliveryStatus, Media, Message, MessageBody,
-    MessageDirection, MessageOwner, MessageSid, MessageTurn, MessageType, NewAiResult, NewConversation,
-    NewMessage, TwilioAccount,
+    ChannelAddress, Conversation, DeliveryStatus, Media, Message, MessageBody, MessageDirection,
+    MessageOwner, MessageSid, MessageTurn, MessageType, NewConversation, NewMessage, PendingClosure,
+    TwilioAccount,
 };
 use ports::{InboundStored, SpooledKind, StoreError, WebhookAccount};
 use serde_json::{Map, Value};
 
 use super::{Form, Receipt, SignedWebhook, TwilioWebhookService};
 use crate::ServiceError;
-
-/// The `model` recorded with a closure assessment.
-pub const CLOSURE_MODEL: &str = "conversa-closure-v1";
+use crate::closure::{closure_record, closure_wait};
 
 /// What handling an inbound message did.
 #[derive(Clone, Debug, PartialEq)]
@@ -28,10 +26,14 @@ pub struct InboundOutcome {
     pub conversation_created: bool,
     /// Whether Twilio had already delivered this message: nothing was written or run.
     pub duplicate: bool,
-    /// Closure detection's assessment, when it ran.
+    /// Closure detection's assessment, when it ran (projected to the tenant's grace period of
+    /// silence when the grace period is not 0).
     pub closure: Option<ClosureAssessment>,
-    /// Whether closure detection closed the conversation.
+    /// Whether closure detection closed the conversation (only with a grace period of 0).
     pub closed: bool,
+    /// Whether closure detection recorded a pending closure, for the sweeper to confirm when
+    /// the grace period ends (`conversation.pending_closure` holds it).
+    pub closure_pending: bool,
     /// The tenant's auto-reply, to answer with (never for a duplicate).
     pub auto_reply: Option<String>,
 }
@@ -45,10 +47,12 @@ pub(super) struct ParsedInbound {
 impl TwilioWebhookService {
     /// A customer's message, from the request as Twilio sent it: verify it (see
     /// [`TwilioWebhookService`]), parse it, then store it in the tenant's active conversation
-    /// between the two numbers (opening one if needed), once per `MessageSid`; then, unless the
-    /// tenant turned it off, run closure detection on the conversation's latest turns and close
-    /// the conversation as `user_closed` when it has ended, recording the assessment on the
-    /// message. A conversation closed meanwhile by someone else is not an error, and neither is a
+    /// between the two numbers (opening one if needed), once per `MessageSid` (which ends any
+    /// pending closure); then, unless the tenant turned it off, run closure detection on the
+    /// conversation's latest turns. When they show it ended, the conversation gets a pending
+    /// closure, due after the tenant's grace period, that the lifecycle sweeper confirms or
+    /// drops; with a grace period of 0 it is closed as `user_closed` at once, with the
+    /// assessment recorded on the message. A conversation closed meanwhile by someone else is not an error, and neither is a
     /// failing detection (logged; the stored message is what matters). When the database cannot
     /// take the message it is spooled instead ([`Receipt::Spooled`]).
     ///
@@ -106,6 +110,7 @@ impl TwilioWebhookService {
             duplicate,
             closure: None,
             closed: false,
+            closure_pending: false,
             auto_reply: None,
         };
         if duplicate {
@@ -126,7 +131,9 @@ impl TwilioWebhookService {
         Ok(outcome)
     }
 
-    /// Assesses the conversation's latest turns and closes it when they show it ended.
+    /// Assesses the conversation's latest turns: with a grace period, as they would stand after
+    /// that much silence, proposing a pending closure when they would show it ended; without
+    /// one, as they stand, closing it when they show it ended.
     async fn detect_closure(
         &self,
         config: ClosureConfig,
@@ -134,41 +141,74 @@ impl TwilioWebhookService {
         outcome: &mut InboundOutcome,
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
-        let conversation = &outcome.conversation;
         let turns: Vec<_> = recent.iter().map(MessageTurn::as_turn).collect();
-        let assessment = ClosureDetector::new(config).assess(&turns, now);
+        let wait = closure_wait(&config);
+        let assessment = ClosureDetector::new(config).assess(&turns, now + wait);
         tracing::debug!(score = assessment.score, should_close = assessment.should_close, "closure assessed");
         if assessment.should_close {
-            let record = NewAiResult {
-                kind: CLOSURE_DETECTION_KIND.to_owned(),
-                model: Some(CLOSURE_MODEL.to_owned()),
-                content: serde_json::to_value(&assessment).map_err(|e| StoreError::Corrupt(e.to_string()))?,
-                score: Some(assessment.score),
+            let result = if wait.is_zero() {
+                self.close_now(&assessment, outcome, now).await
+            } else {
+                self.propose_closure(&assessment, outcome, now + wait, now).await
             };
-            let closed = self
-                .conversations
-                .close_detected(
-                    conversation.owner_id,
-                    conversation.id,
-                    outcome.message.id,
-                    assessment.reason.clone(),
-                    record,
-                    now,
-                )
-                .await;
-            match closed {
-                Ok(detected) => {
-                    tracing::info!(score = assessment.score, "conversation closed by closure detection");
-                    outcome.conversation = detected.conversation;
-                    outcome.closed = true;
-                }
+            match result {
+                Ok(()) => {}
                 Err(StoreError::ConversationClosed(status)) => {
                     tracing::info!(%status, "conversation was closed meanwhile; detection has nothing to do");
+                }
+                Err(StoreError::ClosureSuperseded) => {
+                    tracing::info!("a newer customer message arrived meanwhile; it is assessed on its own");
                 }
                 Err(other) => return Err(other),
             }
         }
         outcome.closure = Some(assessment);
+        Ok(())
+    }
+
+    async fn close_now(
+        &self,
+        assessment: &ClosureAssessment,
+        outcome: &mut InboundOutcome,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let conversation = &outcome.conversation;
+        let detected = self
+            .conversations
+            .close_detected(
+                conversation.owner_id,
+                conversation.id,
+                outcome.message.id,
+                false,
+                assessment.reason.clone(),
+                closure_record(assessment)?,
+                now,
+            )
+            .await?;
+        tracing::info!(score = assessment.score, "conversation closed by closure detection");
+        outcome.conversation = detected.conversation;
+        outcome.closed = true;
+        Ok(())
+    }
+
+    async fn propose_closure(
+        &self,
+        assessment: &ClosureAssessment,
+        outcome: &mut InboundOutcome,
+        closes_at: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let conversation = &outcome.conversation;
+        let pending = PendingClosure {
+            message_id: outcome.message.id,
+            closes_at,
+            score: assessment.score,
+            reason: assessment.reason.clone(),
+        };
+        outcome.conversation =
+            self.conversations.propose_closure(conversation.owner_id, conversation.id, pending, now).await?;
+        tracing::info!(score = assessment.score, %closes_at, "closure pending");
+        outcome.closure_pending = true;
         Ok(())
     }
 }

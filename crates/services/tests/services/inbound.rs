@@ -62,10 +62,16 @@ fn detected(
     }
 }
 
-/// A tenant with default settings whose store keeps the message in `conversation`, reading
-/// the default window and answering `turns` as the latest.
+/// A tenant with default settings (a grace period of 120 s) whose store keeps the message in
+/// `conversation`, reading the default window and answering `turns` as the latest.
 fn detecting(conversation: &Conversation, turns: Vec<Message>) -> Setup {
     Setup::tenant(&[]).storing_with_window(conversation.clone(), default_window(), turns)
+}
+
+/// As [`detecting`], for a tenant that closes at once (`grace_seconds` 0).
+fn detecting_at_once(conversation: &Conversation, turns: Vec<Message>) -> Setup {
+    let at_once = feature(FeatureName::CLOSURE_DETECTION, true, json!({"grace_seconds": 0}));
+    Setup::tenant(&[at_once]).storing_with_window(conversation.clone(), default_window(), turns)
 }
 
 #[tokio::test]
@@ -180,17 +186,19 @@ async fn a_duplicate_is_acknowledged_and_nothing_else_runs() {
 }
 
 #[tokio::test]
-async fn detection_closes_a_conversation_that_ended() {
+async fn without_a_grace_period_detection_closes_a_conversation_that_ended() {
     let conversation = conversation(Channel::Sms);
     let conversation_id = conversation.id;
-    let mut setup = detecting(&conversation, goodbye_turns(&conversation));
+    let mut setup = detecting_at_once(&conversation, goodbye_turns(&conversation));
+    setup.conversations.expect_propose_closure().never();
     setup
         .conversations
         .expect_close_detected()
-        .withf(move |owner, id, message_id, reason, record, at| {
+        .withf(move |owner, id, message_id, pending, reason, record, at| {
             *owner == owner_id()
                 && *id == conversation_id
                 && *message_id == stored_message_id()
+                && !*pending
                 && !reason.is_empty()
                 && record.kind == CLOSURE_DETECTION_KIND
                 && record.model.as_deref() == Some(CLOSURE_MODEL)
@@ -199,11 +207,73 @@ async fn detection_closes_a_conversation_that_ended() {
                 && *at == now()
         })
         .times(1)
-        .returning(move |_, _, message_id, _, record, _| Ok(detected(&conversation, message_id, &record)));
+        .returning(move |_, _, message_id, _, _, record, _| Ok(detected(&conversation, message_id, &record)));
     let outcome = setup.stored(Fields::inbound("Não, obrigado! Tchau 👋")).await;
-    assert!(outcome.closed);
+    assert!(outcome.closed && !outcome.closure_pending);
     assert_eq!(outcome.conversation.status, ConversationStatus::UserClosed);
     assert!(outcome.closure.is_some_and(|assessment| assessment.should_close));
+}
+
+#[tokio::test]
+async fn with_a_grace_period_detection_proposes_a_pending_closure_and_closes_nothing() {
+    let conversation = conversation(Channel::Sms);
+    let conversation_id = conversation.id;
+    let mut setup = detecting(&conversation, goodbye_turns(&conversation));
+    setup.conversations.expect_close_detected().never();
+    let pending_conversation = conversation.clone();
+    setup
+        .conversations
+        .expect_propose_closure()
+        .withf(move |owner, id, pending, at| {
+            *owner == owner_id()
+                && *id == conversation_id
+                && pending.message_id == stored_message_id()
+                && pending.closes_at == now() + Duration::seconds(120)
+                && (0.0..=1.0).contains(&pending.score)
+                && !pending.reason.is_empty()
+                && *at == now()
+        })
+        .times(1)
+        .returning(move |_, _, pending, _| {
+            Ok(Conversation { pending_closure: Some(pending), ..pending_conversation.clone() })
+        });
+    let outcome = setup.stored(Fields::inbound("Não, obrigado! Tchau 👋")).await;
+    assert!(outcome.closure_pending && !outcome.closed);
+    assert_eq!(outcome.conversation.status, ConversationStatus::Progress);
+    let pending = outcome.conversation.pending_closure.expect("a pending closure");
+    assert_eq!(pending.closes_at, now() + Duration::seconds(120));
+}
+
+#[tokio::test]
+async fn the_grace_period_is_never_shorter_than_the_tenants_floor_of_silence() {
+    let conversation = conversation(Channel::Sms);
+    let config = json!({"grace_seconds": 30, "min_quiet_seconds": 300});
+    let mut setup = Setup::tenant(&[feature(FeatureName::CLOSURE_DETECTION, true, config)])
+        .storing_with_window(conversation.clone(), default_window(), goodbye_turns(&conversation));
+    setup
+        .conversations
+        .expect_propose_closure()
+        .withf(|_, _, pending, _| pending.closes_at == now() + Duration::seconds(300))
+        .times(1)
+        .returning(move |_, _, pending, _| {
+            Ok(Conversation { pending_closure: Some(pending), ..conversation.clone() })
+        });
+    let outcome = setup.stored(Fields::inbound("Não, obrigado! Tchau 👋")).await;
+    assert!(outcome.closure_pending);
+}
+
+#[tokio::test]
+async fn a_pending_closure_superseded_by_a_newer_message_is_not_an_error() {
+    let conversation = conversation(Channel::Sms);
+    let mut setup = detecting(&conversation, goodbye_turns(&conversation));
+    setup
+        .conversations
+        .expect_propose_closure()
+        .times(1)
+        .returning(|_, _, _, _| Err(StoreError::ClosureSuperseded));
+    let outcome = setup.stored(Fields::inbound("Tchau")).await;
+    assert!(!outcome.closure_pending && !outcome.closed);
+    assert_eq!(outcome.conversation.status, ConversationStatus::Progress);
 }
 
 #[tokio::test]
@@ -220,12 +290,10 @@ async fn an_ongoing_conversation_is_assessed_but_left_open() {
 #[tokio::test]
 async fn a_close_that_raced_detection_is_not_an_error() {
     let conversation = conversation(Channel::Sms);
-    let mut setup = detecting(&conversation, goodbye_turns(&conversation));
-    setup
-        .conversations
-        .expect_close_detected()
-        .times(1)
-        .returning(|_, _, _, _, _, _| Err(StoreError::ConversationClosed(ConversationStatus::IdleTimeout)));
+    let mut setup = detecting_at_once(&conversation, goodbye_turns(&conversation));
+    setup.conversations.expect_close_detected().times(1).returning(|_, _, _, _, _, _, _| {
+        Err(StoreError::ConversationClosed(ConversationStatus::IdleTimeout))
+    });
     let outcome = setup.stored(Fields::inbound("Tchau")).await;
     assert!(!outcome.closed);
     assert_eq!(outcome.conversation.status, ConversationStatus::Progress);
@@ -235,8 +303,8 @@ async fn a_close_that_raced_detection_is_not_an_error() {
 #[tokio::test]
 async fn a_failing_detection_keeps_the_stored_message_acknowledged_and_unspooled() {
     let conversation = conversation(Channel::Sms);
-    let mut setup = detecting(&conversation, goodbye_turns(&conversation));
-    setup.conversations.expect_close_detected().times(1).returning(|_, _, _, _, _, _| Err(unavailable()));
+    let mut setup = detecting_at_once(&conversation, goodbye_turns(&conversation));
+    setup.conversations.expect_close_detected().times(1).returning(|_, _, _, _, _, _, _| Err(unavailable()));
     setup.spool.expect_push().never();
     let outcome = setup.stored(Fields::inbound("Tchau")).await;
     assert!(!outcome.duplicate && !outcome.closed);

@@ -153,6 +153,7 @@ impl Setup {
     /// No conversation may be closed by detection.
     pub fn no_detection(mut self) -> Self {
         self.conversations.expect_close_detected().never();
+        self.conversations.expect_propose_closure().never();
         self
     }
 

@@ -10,7 +10,10 @@ use super::CLOSING_QUESTION;
 ///
 /// * "Anything else?" ("posso ajudar em algo mais?", "¿necesitas algo más?") answered "não",
 ///   "no thanks", "nada más", "só isso": `1` (`0.5` when more text follows); answered with
-///   thanks only: `0.8`; with "sim" / "yes": `-0.7`; with something new: `-0.5`.
+///   thanks only, or only acknowledged ("ok", "blz", "sure"): `0.8`; with "sim" / "yes":
+///   `-0.7`; with something new: `-0.5`. A bare acknowledgement is a goodbye only if nothing
+///   follows: its farewell is weak, so it closes only once the quiet-time factor counts (at
+///   the pending-closure sweep), not at its arrival.
 /// * "Did that solve it?" ("consegui te ajudar?", "did that help?", "¿te sirvió?") answered
 ///   "sim", "deu certo", "thanks": `0.9`; answered "não...": `-0.8`.
 ///
@@ -44,7 +47,7 @@ impl ClosureStrategy for ClosingQuestionStrategy {
                 (0.4, "customer said farewell after the agent's closing question, then wrote more")
             }
             (ClosingKind::AnythingElse, Reply::FillerOnly) => {
-                (0.3, "customer acknowledged the agent's closing question")
+                (0.8, "customer acknowledged the agent's closing question")
             }
             (ClosingKind::AnythingElse, Reply::Affirm) => {
                 (-0.7, "customer said yes to the agent's closing question")
@@ -143,6 +146,8 @@ mod tests {
         assert_eq!(answer(q, "Meu boleto venceu ontem"), Some(-0.5));
         assert_eq!(answer(q, "Não recebi o código"), Some(-0.5));
         assert_eq!(answer(q, "Não, obrigado. Vou aguardar a entrega"), Some(0.5));
+        assert_eq!(answer(q, "ok"), Some(0.8));
+        assert_eq!(answer("Anything else?", "sure"), Some(0.8), "\"sure\" agrees, it asks nothing");
     }
 
     #[test]

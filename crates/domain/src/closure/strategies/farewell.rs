@@ -1,14 +1,20 @@
 //! Thanks or goodbye in the customer's last message.
 
-use super::super::lexicon::Cue;
 use super::super::{ClosureConfig, ClosureStrategy, ConversationView, Signal, Speaker};
 use super::{FAREWELL, quote};
 
 /// Positive when the customer's last message thanks or says goodbye ("obrigado", "tchau",
-/// "até mais", "thanks", "bye", "gracias", "adiós", 👋 🙏 👍...). The value is the strength
-/// of the strongest phrase (1 for "obrigado", 0.55 for 😊, 0.45 for a bare "ok"), lowered when
-/// the farewell is buried in a long message about something else. A bare acknowledgement
-/// ("tá bom", "ok") of the agent's goodbye counts `0.8`.
+/// "até mais", "thanks", "bye", "gracias", "adiós", 👋 🙏 👍...) or praises ("salvou meu
+/// dia", "you're a lifesaver"). The value is the strength of the strongest phrase (1 for
+/// "obrigado", 0.55 for 😊, 0.45 for a bare "ok"; 1 for a solved issue acknowledged, "massa,
+/// deu certo"), lowered when the farewell is buried in a long message about something else.
+/// A goodbye split over several messages ("Obrigado!" then "Tchau") counts as a whole; a bare
+/// acknowledgement ("tá bom", "ok") of the agent's goodbye counts `0.8`, a farewell in return
+/// `1`. See [`ConversationView::customer_farewell`].
+///
+/// Thanks that are not a goodbye give no signal: thanks in advance ("obrigado desde já") and
+/// sarcastic thanks ("valeu por nada") are openings (see
+/// [`OpenRequestStrategy`](super::OpenRequestStrategy)).
 #[derive(Debug, Clone, Copy, Default)]
 pub struct FarewellStrategy;
 
@@ -20,17 +26,16 @@ impl ClosureStrategy for FarewellStrategy {
     fn evaluate(&self, view: &ConversationView<'_>, config: &ClosureConfig) -> Option<Signal> {
         let turn = view.last_of(Speaker::Customer)?;
         let acknowledges_goodbye = view.acknowledges_agent_goodbye();
-        let value = if acknowledges_goodbye { turn.cues.farewell().max(0.8) } else { turn.cues.farewell() };
+        let value = view.customer_farewell();
         if value <= 0.0 {
             return None;
         }
-        let ack_only = turn
-            .cues
-            .matches()
-            .iter()
-            .filter(|m| matches!(m.cue, Cue::Thanks | Cue::Farewell | Cue::Resolution))
-            .count()
-            == 0;
+        if !acknowledges_goodbye && value > turn.cues.farewell() {
+            let detail =
+                format!("customer said farewell over several messages, the last \"{}\"", turn.text.trim());
+            return Some(Signal::new(FAREWELL, config.weights.farewell, value, detail));
+        }
+        let ack_only = !turn.cues.matches().iter().any(|m| m.cue.is_farewell());
         let what = if acknowledges_goodbye {
             "customer acknowledged the agent's goodbye"
         } else if ack_only {
@@ -145,5 +150,27 @@ mod tests {
         assert_eq!(value(&FarewellStrategy, &[(Business, "Obrigado pelo contato!")], 0), None);
         assert_eq!(value(&FarewellStrategy, &[(Customer, "tchauzinho")], 0), Some(1.0));
         assert_eq!(value(&FarewellStrategy, &[(Customer, "bom dia")], 0), None);
+    }
+
+    #[test]
+    fn praise_and_solved_issues_are_farewells() {
+        for text in ["Vocês são demais!", "you're a lifesaver", "Me salvaste el día", "show, deu certo 👏"]
+        {
+            assert_eq!(value(&FarewellStrategy, &[(Customer, text)], 0), Some(1.0), "{text}");
+        }
+    }
+
+    #[test]
+    fn thanks_that_are_no_goodbye_give_no_signal() {
+        for text in ["Obrigado desde já pela atenção", "thanks for nothing", "gracias de antemano"] {
+            assert_eq!(value(&FarewellStrategy, &[(Customer, text)], 0), None, "{text}");
+        }
+    }
+
+    #[test]
+    fn goodbye_over_two_messages() {
+        let signal = run(&FarewellStrategy, &[(Customer, "Obrigado!"), (Customer, "ok")], 0).unwrap();
+        assert_eq!(signal.value, 1.0);
+        assert_eq!(signal.detail, "customer said farewell over several messages, the last \"ok\"");
     }
 }

@@ -1,14 +1,17 @@
 //! Who spoke last, and what they said.
 
-use super::super::lexicon::Cue;
 use super::super::{ClosureConfig, ClosureStrategy, ConversationView, Signal, Speaker};
 use super::LAST_SPEAKER;
 
 /// Looks at who owes the next message:
 ///
-/// * the agent's latest message promises to come back ("um momento", "vou verificar",
-///   "let me check", "déjame revisar") without saying goodbye: `-0.9`, whoever spoke last
-///   (a veto with the default config: the customer's "ok, obrigado" only acknowledges);
+/// * a step is still owed after the agent's latest message (see
+///   [`ConversationView::owed`]): `-0.9`, a veto with the default config, because the
+///   customer's "ok, obrigado" only acknowledges it. The agent promised to come back ("um
+///   momento", "vou verificar e te retorno", "I'll get back to you", "le aviso en un rato")
+///   without a farewell; or asked the customer to do or send something ("me manda o
+///   número do pedido?", "can you send a screenshot?", "¿me pasa su número de cliente?")
+///   and the customer only acknowledged; or the customer took up the agent's offer;
 /// * the customer, closing (farewell, or declining the closing question): positive, the
 ///   strength of that closing;
 /// * the agent, saying goodbye ("De nada, até mais!") after the customer closed: `1`;
@@ -29,13 +32,8 @@ impl ClosureStrategy for LastSpeakerStrategy {
 
     fn evaluate(&self, view: &ConversationView<'_>, config: &ClosureConfig) -> Option<Signal> {
         let last = view.last()?;
-        let pending = view.last_of(Speaker::Business).and_then(|b| {
-            let promise = b.cues.matches().iter().find(|m| m.cue == Cue::Pending)?;
-            (!b.cues.says_goodbye()).then_some(promise)
-        });
-        if let Some(promise) = pending {
-            let detail = format!("agent said they would come back (\"{}\")", promise.phrase);
-            return Some(Signal::new(LAST_SPEAKER, config.weights.last_speaker, -0.9, detail));
+        if let Some(owed) = view.owed() {
+            return Some(Signal::new(LAST_SPEAKER, config.weights.last_speaker, -0.9, owed.detail));
         }
         let customer_closing = view.customer_closing();
         let (value, detail) = match last.speaker {
@@ -100,6 +98,16 @@ mod tests {
         );
         let turns = [(Business, "Vou encaminhar ao financeiro. Até mais!"), (Customer, "ok, obrigado")];
         assert_eq!(last(&turns), Some(1.0));
+        let turns = [(Business, "Le aviso en un rato."), (Customer, "dale, gracias")];
+        assert_eq!(last(&turns), Some(-0.9));
+    }
+
+    #[test]
+    fn agent_request_only_acknowledged() {
+        let turns = [(Business, "Me manda o número do pedido?"), (Customer, "ok, valeu")];
+        assert_eq!(last(&turns), Some(-0.9));
+        let turns = [(Business, "Can you send a screenshot?"), (Customer, "Sent it, thanks!")];
+        assert_eq!(last(&turns), Some(1.0), "sending it is doing it");
     }
 
     #[test]

@@ -5,7 +5,10 @@ use super::QUIET_TIME;
 
 /// The longer the conversation stays quiet after a goodbye, the surer it is over: the value
 /// ramps linearly from 0 at the last message to 1 at
-/// [`quiet_after_seconds`](super::super::ClosureConfig::quiet_after_seconds).
+/// [`quiet_after_seconds`](super::super::ClosureConfig::quiet_after_seconds) (by default the
+/// [grace period](super::super::ClosureConfig::grace_seconds) of a pending closure, so the
+/// sweep sees it in full). It is what turns a tentative goodbye (a bare 👍, "ok" after
+/// "anything else?") into a closing once nothing followed it.
 ///
 /// Only counts once the customer's last message closes (a farewell, or declining the closing
 /// question) or the agent's last message says goodbye: silence alone, after a question or
@@ -48,9 +51,11 @@ mod tests {
     #[test]
     fn ramps_with_silence_after_goodbye() {
         let turns = [(Customer, "obrigado, tchau")];
+        let full = i64::try_from(ClosureConfig::default().quiet_after_seconds).unwrap();
+        assert_eq!(full, 120);
         assert_eq!(value(&QuietTimeStrategy, &turns, 0), Some(0.0));
-        assert_eq!(value(&QuietTimeStrategy, &turns, 300), Some(0.5));
-        assert_eq!(value(&QuietTimeStrategy, &turns, 600), Some(1.0));
+        assert_eq!(value(&QuietTimeStrategy, &turns, full / 2), Some(0.5));
+        assert_eq!(value(&QuietTimeStrategy, &turns, full), Some(1.0));
         assert_eq!(value(&QuietTimeStrategy, &turns, 86_400), Some(1.0));
     }
 
