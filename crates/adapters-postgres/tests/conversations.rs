@@ -5,7 +5,7 @@ mod support;
 use std::collections::HashSet;
 
 use chrono::Duration;
-use domain::{ConversationId, ConversationStatus, MessageId, NewAiResult};
+use domain::{ConversationId, ConversationStatus, MessageId, NewAiResult, PendingClosure};
 use ports::{ConversationFilter, ConversationStore, MessageStore, PageRequest, StoreError};
 use serde_json::json;
 use support::{at, base_time, candidate, candidate_with, create_tenant, customer, inbound, lifecycle, store};
@@ -318,4 +318,167 @@ async fn the_idle_sweep_closes_at_the_real_deadline_though_inbound_messages_leav
         closed.iter().map(|c| (c.id, c.status)).collect::<Vec<_>>(),
         [(conversation, ConversationStatus::IdleTimeout)]
     );
+}
+
+fn pending_on(message_id: MessageId, closes_at: chrono::DateTime<chrono::Utc>) -> PendingClosure {
+    PendingClosure { message_id, closes_at, score: 0.8, reason: "thanked and said goodbye".to_owned() }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_closure_based_on_a_message_that_is_no_longer_the_latest_is_refused_by_the_database() {
+    let db = TestDb::new().await;
+    let store = store(&db);
+    let acme = create_tenant(&store, "acme").await;
+    let first = store.store_inbound(
+        candidate(acme.id(), &customer(1), at(0)),
+        inbound("SMr1", "Obrigado!"),
+        6,
+        at(0),
+    );
+    let first = first.await.unwrap();
+    let conversation = first.conversation.id;
+    // Message N+1 is stored between the assessment of N and its close.
+    let second = store.store_inbound(
+        candidate(acme.id(), &customer(1), at(1)),
+        inbound("SMr2", "Ah, e mais uma coisa: vocês entregam em Campinas?"),
+        6,
+        at(1),
+    );
+    let second = second.await.unwrap();
+    assert_eq!(second.conversation.id, conversation);
+
+    let close = store.close_detected(
+        acme.id(),
+        conversation,
+        first.message.id,
+        false,
+        "bye".into(),
+        assessment(),
+        at(2),
+    );
+    assert_eq!(close.await, Err(StoreError::ClosureSuperseded), "the immediate close");
+    let propose =
+        store.propose_closure(acme.id(), conversation, pending_on(first.message.id, at(120)), at(2));
+    assert_eq!(propose.await, Err(StoreError::ClosureSuperseded), "the pending closure");
+    let confirm = store.close_detected(
+        acme.id(),
+        conversation,
+        first.message.id,
+        true,
+        "bye".into(),
+        assessment(),
+        at(2),
+    );
+    assert_eq!(confirm.await, Err(StoreError::ClosureSuperseded), "the sweeper's confirmation");
+    let stored = store.get_conversation(acme.id(), conversation).await.unwrap();
+    assert_eq!((stored.status, stored.pending_closure), (ConversationStatus::Progress, None));
+    assert_eq!(stored.last_inbound_message_id, Some(second.message.id));
+    assert_eq!(db.count("SELECT count(*) AS count FROM ai_results").await, 0);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_pending_closure_is_stored_scheduled_leased_and_dropped_by_a_newer_message() {
+    let db = TestDb::new().await;
+    let store = store(&db);
+    let acme = create_tenant(&store, "acme").await;
+    let lease = Duration::seconds(60);
+    let first = store.store_inbound(
+        candidate(acme.id(), &customer(1), at(0)),
+        inbound("SMp1", "Obrigado!"),
+        6,
+        at(0),
+    );
+    let first = first.await.unwrap();
+    let conversation = first.conversation.id;
+    let proposed =
+        store.propose_closure(acme.id(), conversation, pending_on(first.message.id, at(120)), at(0));
+    let proposed = proposed.await.unwrap();
+    assert_eq!(proposed.pending_closure, Some(pending_on(first.message.id, at(120))));
+    assert_eq!(store.get_conversation(acme.id(), conversation).await.unwrap(), proposed);
+
+    assert_eq!(
+        store.sweep_due(at(119), 10, lease).await.unwrap(),
+        ports::SweepBatch::default(),
+        "not due yet"
+    );
+    let due = store.sweep_due(at(121), 10, lease).await.unwrap();
+    assert_eq!(due.closures_due.iter().map(|c| c.id).collect::<Vec<_>>(), [conversation]);
+    assert!(due.closed.is_empty());
+    assert_eq!(store.sweep_due(at(122), 10, lease).await.unwrap().claimed, 0, "leased to the first sweeper");
+    let again = store.sweep_due(at(182), 10, lease).await.unwrap();
+    assert_eq!(again.closures_due.len(), 1, "due again once the lease ends unresolved");
+
+    // A newer customer message drops it; the sweep then only moves its bound back.
+    let second = store.store_inbound(
+        candidate(acme.id(), &customer(1), at(190)),
+        inbound("SMp2", "ah, e o boleto?"),
+        6,
+        at(190),
+    );
+    let second = second.await.unwrap();
+    assert_eq!(second.conversation.pending_closure, None);
+    assert_eq!(second.recent.len(), 2, "the window still reads both turns");
+    let swept = store.sweep_due(at(250), 10, lease).await.unwrap();
+    assert_eq!((swept.claimed, swept.closures_due.len(), swept.closed.len()), (1, 0, 0));
+
+    // Dropping needs the same message; the confirmation closes once and records the assessment.
+    let pending = pending_on(second.message.id, at(300));
+    store.propose_closure(acme.id(), conversation, pending, at(190)).await.unwrap();
+    let kept = store.drop_pending_closure(acme.id(), conversation, first.message.id, at(200)).await.unwrap();
+    assert!(kept.pending_closure.is_some(), "another message's closure is not dropped");
+    let closed = store.close_detected(
+        acme.id(),
+        conversation,
+        second.message.id,
+        true,
+        "bye".into(),
+        assessment(),
+        at(300),
+    );
+    let closed = closed.await.unwrap();
+    assert_eq!(
+        (closed.conversation.status, closed.conversation.pending_closure),
+        (ConversationStatus::UserClosed, None)
+    );
+    assert_eq!(closed.ai_result.message_id, second.message.id);
+    let twice = store.close_detected(
+        acme.id(),
+        conversation,
+        second.message.id,
+        true,
+        "bye".into(),
+        assessment(),
+        at(301),
+    );
+    assert_eq!(twice.await, Err(StoreError::ConversationClosed(ConversationStatus::UserClosed)));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_agent_question_drops_a_pending_closure_and_an_agent_goodbye_keeps_it() {
+    let db = TestDb::new().await;
+    let store = store(&db);
+    let acme = create_tenant(&store, "acme").await;
+    let first = store.store_inbound(
+        candidate(acme.id(), &customer(1), at(0)),
+        inbound("SMo1", "Valeu, tchau"),
+        0,
+        at(0),
+    );
+    let first = first.await.unwrap();
+    let conversation = first.conversation.id;
+    store
+        .propose_closure(acme.id(), conversation, pending_on(first.message.id, at(120)), at(0))
+        .await
+        .unwrap();
+    let goodbye =
+        store.append_message(acme.id(), conversation, support::outbound("Por nada! Até mais"), true, at(5));
+    assert!(goodbye.await.unwrap().conversation.pending_closure.is_some());
+    let question = store.append_message(
+        acme.id(),
+        conversation,
+        support::outbound("Pode avaliar nosso atendimento?"),
+        true,
+        at(6),
+    );
+    assert_eq!(question.await.unwrap().conversation.pending_closure, None);
 }

@@ -2,7 +2,7 @@
 //! (additive fields) without the domain changing, and they carry the OpenAPI schemas.
 
 use chrono::{DateTime, Utc};
-use domain::{AiResult, ApiKey, Conversation, Feature, Media, Message, TwilioAccount, User};
+use domain::{AiResult, ApiKey, Conversation, Feature, Media, Message, PendingClosure, TwilioAccount, User};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa::ToSchema;
@@ -43,10 +43,35 @@ pub struct ConversationOut {
     pub closed_at: Option<DateTime<Utc>>,
     /// Why it was closed.
     pub close_reason: Option<String>,
+    /// Closure detection's verdict waiting for the customer to finish, or `null`. The
+    /// conversation stays active; at `closes_at` the sweeper re-assesses it and closes it as
+    /// `user_closed` if the verdict holds. A newer customer message drops it.
+    pub pending_closure: Option<PendingClosureOut>,
     /// When it was opened.
     pub created_at: DateTime<Utc>,
     /// When it last changed.
     pub updated_at: DateTime<Utc>,
+}
+
+/// A pending closure: closure detection said the conversation ended, and waits the tenant's
+/// grace period (`closure_detection.config.grace_seconds`) before closing it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PendingClosureOut {
+    /// When the sweeper re-assesses the conversation and closes it if the verdict holds.
+    pub closes_at: DateTime<Utc>,
+    /// The detector's score (0..1), projected to `closes_at`.
+    #[schema(example = 0.82)]
+    pub score: f64,
+    /// The detector's explanation.
+    pub reason: String,
+    /// The customer message the verdict is based on.
+    pub message_id: Uuid,
+}
+
+impl From<PendingClosure> for PendingClosureOut {
+    fn from(p: PendingClosure) -> Self {
+        Self { closes_at: p.closes_at, score: p.score, reason: p.reason, message_id: p.message_id.as_uuid() }
+    }
 }
 
 impl From<Conversation> for ConversationOut {
@@ -66,6 +91,7 @@ impl From<Conversation> for ConversationOut {
             message_count: c.message_count,
             closed_at: c.closed_at,
             close_reason: c.close_reason,
+            pending_closure: c.pending_closure.map(Into::into),
             created_at: c.created_at,
             updated_at: c.updated_at,
         }

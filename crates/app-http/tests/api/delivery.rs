@@ -23,15 +23,15 @@ use crate::support::*;
 const CALLBACK: &str = "http://localhost:8080/webhooks/twilio/status";
 
 /// A clock that only moves when told to.
-struct TestClock(Mutex<DateTime<Utc>>);
+pub(crate) struct TestClock(Mutex<DateTime<Utc>>);
 
 impl TestClock {
     /// Now, at the database's precision, so stored times compare as the dispatcher sees them.
-    fn starting_now() -> Arc<Self> {
+    pub(crate) fn starting_now() -> Arc<Self> {
         Arc::new(Self(Mutex::new(Utc::now().trunc_subsecs(6))))
     }
 
-    fn advance(&self, by: Duration) {
+    pub(crate) fn advance(&self, by: Duration) {
         *self.0.lock().unwrap() += by;
     }
 }

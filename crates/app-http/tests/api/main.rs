@@ -12,6 +12,7 @@ mod delivery;
 mod health_and_docs;
 mod messages;
 mod metrics;
+mod pending_closure;
 mod request_id;
 mod support;
 mod webhooks;

@@ -170,10 +170,12 @@ async fn bad_signatures_unknown_accounts_and_bad_forms_store_nothing() {
 }
 
 #[actix_web::test]
-async fn a_conversation_that_ended_is_closed_by_closure_detection() {
+async fn without_a_grace_period_a_conversation_that_ended_is_closed_at_once() {
     let app = spawn_app().await;
     let tenant = app.tenant("acme").await;
     let twilio = register_account(&app, &tenant, 1).await;
+    let at_once = json!({"enabled": true, "config": {"grace_seconds": 0}});
+    app.put("/api/v1/features/closure_detection", &tenant.admin_key, &at_once).await.expect(200);
     let first = inbound(&twilio, "SM0010", &customer(3), "Oi, meu pedido chegou?");
     assert_twiml(&post_signed(&app, "/webhooks/twilio/inbound", &twilio.token, &first).await);
     let conversation = &ids(&conversations(&app, &tenant.admin_key, "progress").await)[0];
