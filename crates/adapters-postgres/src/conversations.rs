@@ -7,11 +7,12 @@ use diesel::prelude::*;
 use diesel::sql_types::{Integer, Timestamptz, Uuid as SqlUuid};
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use domain::{
-    AiResultId, CLOSURE_DETECTION_KIND, Conversation, ConversationId, ConversationStatus, MessageId,
-    NewAiResult, OwnerId, PendingClosure,
+    AiResultId, CLOSURE_DETECTION_KIND, Conversation, ConversationId, ConversationStatus, MessageId, OwnerId,
+    PendingClosure,
 };
 use ports::{
-    ConversationFilter, ConversationStore, DetectedClosure, Page, PageRequest, StoreError, SweepBatch,
+    ClosureVerdict, ConversationFilter, ConversationStore, DetectedClosure, Page, PageRequest, StoreError,
+    SweepBatch,
 };
 use uuid::Uuid;
 
@@ -224,19 +225,17 @@ impl ConversationStore for PgStore {
         &self,
         owner_id: OwnerId,
         id: ConversationId,
-        message_id: MessageId,
-        pending: bool,
-        reason: String,
-        assessment: NewAiResult,
+        verdict: ClosureVerdict,
         at: DateTime<Utc>,
     ) -> Result<DetectedClosure, StoreError> {
+        let ClosureVerdict { message_id, confirms_pending, reason, assessment } = verdict;
         let kind = if assessment.kind.is_empty() {
             CLOSURE_DETECTION_KIND.to_owned()
         } else {
             assessment.kind.clone()
         };
         let mut conn = self.conn().await?;
-        if pending {
+        if confirms_pending {
             // The sweeper's confirmation of a pending closure: off the hot path, so the
             // domain's rule in a locked transaction.
             let closed = conn

@@ -6,7 +6,7 @@ use std::collections::HashSet;
 
 use chrono::Duration;
 use domain::{ConversationId, ConversationStatus, MessageId, NewAiResult, PendingClosure};
-use ports::{ConversationFilter, ConversationStore, MessageStore, PageRequest, StoreError};
+use ports::{ClosureVerdict, ConversationFilter, ConversationStore, MessageStore, PageRequest, StoreError};
 use serde_json::json;
 use support::{at, base_time, candidate, candidate_with, create_tenant, customer, inbound, lifecycle, store};
 use test_db::TestDb;
@@ -96,7 +96,8 @@ async fn another_tenants_conversation_is_not_found_like_an_unknown_one() {
             store.close_conversation(acme.id(), id, ConversationStatus::AgentClosed, "x".into(), at(5));
         assert_eq!(closed.await, Err(StoreError::NotFound));
         assert_eq!(store.extend_conversation(acme.id(), id, 600, at(5)).await, Err(StoreError::NotFound));
-        let detected = store.close_detected(acme.id(), id, message, false, "bye".into(), assessment(), at(5));
+        let detected =
+            store.close_detected(acme.id(), id, verdict(message, false, "bye".into(), assessment()), at(5));
         assert_eq!(detected.await, Err(StoreError::NotFound));
     }
     let page = store.list_conversations(acme.id(), active(), PageRequest::first(10)).await.unwrap();
@@ -172,20 +173,14 @@ async fn close_detected_closes_and_records_the_assessment_or_neither() {
     let foreign_message = store.close_detected(
         acme.id(),
         conversation,
-        second.message.id,
-        false,
-        "bye".into(),
-        assessment(),
+        verdict(second.message.id, false, "bye".into(), assessment()),
         at(10),
     );
     assert_eq!(foreign_message.await, Err(StoreError::NotFound), "the message must be the conversation's");
     let unknown_message = store.close_detected(
         acme.id(),
         conversation,
-        MessageId::new_at(at(0)),
-        false,
-        "bye".into(),
-        assessment(),
+        verdict(MessageId::new_at(at(0)), false, "bye".into(), assessment()),
         at(10),
     );
     assert_eq!(unknown_message.await, Err(StoreError::NotFound));
@@ -200,10 +195,7 @@ async fn close_detected_closes_and_records_the_assessment_or_neither() {
         .close_detected(
             acme.id(),
             conversation,
-            first.message.id,
-            false,
-            "said goodbye".into(),
-            assessment(),
+            verdict(first.message.id, false, "said goodbye".into(), assessment()),
             at(20),
         )
         .await
@@ -217,10 +209,7 @@ async fn close_detected_closes_and_records_the_assessment_or_neither() {
     let again = store.close_detected(
         acme.id(),
         conversation,
-        first.message.id,
-        false,
-        "again".into(),
-        assessment(),
+        verdict(first.message.id, false, "again".into(), assessment()),
         at(30),
     );
     assert_eq!(again.await, Err(StoreError::ConversationClosed(ConversationStatus::UserClosed)));
@@ -350,10 +339,7 @@ async fn a_closure_based_on_a_message_that_is_no_longer_the_latest_is_refused_by
     let close = store.close_detected(
         acme.id(),
         conversation,
-        first.message.id,
-        false,
-        "bye".into(),
-        assessment(),
+        verdict(first.message.id, false, "bye".into(), assessment()),
         at(2),
     );
     assert_eq!(close.await, Err(StoreError::ClosureSuperseded), "the immediate close");
@@ -363,10 +349,7 @@ async fn a_closure_based_on_a_message_that_is_no_longer_the_latest_is_refused_by
     let confirm = store.close_detected(
         acme.id(),
         conversation,
-        first.message.id,
-        true,
-        "bye".into(),
-        assessment(),
+        verdict(first.message.id, true, "bye".into(), assessment()),
         at(2),
     );
     assert_eq!(confirm.await, Err(StoreError::ClosureSuperseded), "the sweeper's confirmation");
@@ -429,10 +412,7 @@ async fn a_pending_closure_is_stored_scheduled_leased_and_dropped_by_a_newer_mes
     let closed = store.close_detected(
         acme.id(),
         conversation,
-        second.message.id,
-        true,
-        "bye".into(),
-        assessment(),
+        verdict(second.message.id, true, "bye".into(), assessment()),
         at(300),
     );
     let closed = closed.await.unwrap();
@@ -444,10 +424,7 @@ async fn a_pending_closure_is_stored_scheduled_leased_and_dropped_by_a_newer_mes
     let twice = store.close_detected(
         acme.id(),
         conversation,
-        second.message.id,
-        true,
-        "bye".into(),
-        assessment(),
+        verdict(second.message.id, true, "bye".into(), assessment()),
         at(301),
     );
     assert_eq!(twice.await, Err(StoreError::ConversationClosed(ConversationStatus::UserClosed)));
@@ -481,4 +458,14 @@ async fn an_agent_question_drops_a_pending_closure_and_an_agent_goodbye_keeps_it
         at(6),
     );
     assert_eq!(question.await.unwrap().conversation.pending_closure, None);
+}
+
+/// A closure verdict on `message_id`.
+fn verdict(
+    message_id: MessageId,
+    confirms_pending: bool,
+    reason: String,
+    assessment: NewAiResult,
+) -> ClosureVerdict {
+    ClosureVerdict { message_id, confirms_pending, reason, assessment }
 }

@@ -13,8 +13,8 @@ use domain::{
     UserId, UserRole,
 };
 use ports::{
-    ConversationFilter, ConversationStore, DeliveryFailure, FeatureStore, MessageStore, PageRequest,
-    SendQueue, StoreError, TenantDirectory, TwilioAccountStore, WebhookAccounts,
+    ClosureVerdict, ConversationFilter, ConversationStore, DeliveryFailure, FeatureStore, MessageStore,
+    PageRequest, SendQueue, StoreError, TenantDirectory, TwilioAccountStore, WebhookAccounts,
 };
 use serde_json::json;
 use support::{at, candidate, cipher, customer, email, inbound, new_account, new_owner, outbound, phone};
@@ -103,7 +103,8 @@ async fn every_port_method_answers_unavailable_when_the_database_is_down() {
     let close =
         store.close_conversation(owner, conversation, ConversationStatus::AgentClosed, "x".into(), at(0));
     assert_unavailable("close_conversation", close.await);
-    let detected = store.close_detected(owner, conversation, message, false, "x".into(), result(), at(0));
+    let detected =
+        store.close_detected(owner, conversation, verdict(message, false, "x".into(), result()), at(0));
     assert_unavailable("close_detected", detected.await);
     assert_unavailable(
         "extend_conversation",
@@ -160,4 +161,14 @@ async fn a_pool_that_cannot_hand_out_a_connection_in_time_is_unavailable() {
     let started = Instant::now();
     assert_unavailable("get_owner", store.get_owner(OwnerId::new_at(at(0))).await);
     assert!(started.elapsed() < StdDuration::from_secs(5), "the timeouts apply: {:?}", started.elapsed());
+}
+
+/// A closure verdict on `message_id`.
+fn verdict(
+    message_id: MessageId,
+    confirms_pending: bool,
+    reason: String,
+    assessment: NewAiResult,
+) -> ClosureVerdict {
+    ClosureVerdict { message_id, confirms_pending, reason, assessment }
 }

@@ -1,7 +1,7 @@
 //! The whole service from the outside: the real `conversa` binary (migrate, owner and key
 //! commands, `serve` with its background workers, `simulate`), a real database and a fake
 //! Twilio. A customer writes, an agent answers, Twilio takes the answer and reports its
-//! delivery, and the customer's goodbye closes the conversation.
+//! delivery, and the customer's goodbye closes the conversation once the grace period passes.
 
 mod support;
 
@@ -103,7 +103,11 @@ async fn a_conversation_from_first_message_to_goodbye() {
     assert_eq!(delivered["delivery_status"], "delivered", "{delivered}");
 
     // The customer says goodbye (through `conversa simulate inbound`, at the configured public
-    // URL): closure detection closes the conversation.
+    // URL): closure detection records a pending closure, and the sweeper (every second here)
+    // closes the conversation once the tenant's grace period of 3 s has passed in silence.
+    let grace = json!({"enabled": true, "config": {"grace_seconds": 3}});
+    api.put("/api/v1/features/closure_detection", &key, &grace).await.expect(200);
+    let said_goodbye = std::time::Instant::now();
     let goodbye = env
         .run(&[
             "simulate",
@@ -123,9 +127,23 @@ async fn a_conversation_from_first_message_to_goodbye() {
     assert!(goodbye.status.success(), "{}", describe(&goodbye));
     let stdout = String::from_utf8_lossy(&goodbye.stdout);
     assert!(stdout.starts_with("HTTP 200") && stdout.contains("<Response"), "{stdout}");
-    let closed = api.get(&format!("/api/v1/conversations/{conversation}"), &key).await.expect(200);
+    let conversation_path = format!("/api/v1/conversations/{conversation}");
+    let waiting = api.get(&conversation_path, &key).await.expect(200);
+    assert_eq!(waiting["status"], "progress", "{waiting}");
+    assert!(waiting["pending_closure"]["closes_at"].is_string(), "{waiting}");
+    // Due 3 s after the goodbye; the sweeper runs every second (CONVERSA_SWEEP_INTERVAL_MS).
+    let closed =
+        api.poll(&conversation_path, &key, Duration::from_secs(10), |c| c["status"] == "user_closed").await;
+    let waited = said_goodbye.elapsed();
     assert_eq!(closed["status"], "user_closed", "{closed}");
+    assert!(waited >= Duration::from_secs(3), "closed before the grace period ended: {waited:?}");
+    assert!(waited < Duration::from_secs(6), "not closed within a sweep interval of 3 s: {waited:?}");
     assert_eq!(closed["message_count"], 3, "{closed}");
+    assert_eq!(closed["pending_closure"], serde_json::Value::Null, "{closed}");
+    let messages = api.get(&format!("{conversation_path}/messages"), &key).await.expect(200);
+    let goodbye_id = text(&messages["items"][2]["id"]).to_owned();
+    let results = api.get(&format!("/api/v1/messages/{goodbye_id}/ai-results"), &key).await.expect(200);
+    assert_eq!(results["items"][0]["kind"], "closure_detection", "{results}");
 
     // A wrongly signed webhook stores nothing.
     let forged = env

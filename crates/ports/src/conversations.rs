@@ -24,6 +24,20 @@ pub struct DetectedClosure {
     pub ai_result: AiResult,
 }
 
+/// Closure detection's verdict that a customer message ended its conversation.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ClosureVerdict {
+    /// The customer message the verdict is based on.
+    pub message_id: MessageId,
+    /// Whether it confirms the conversation's pending closure (the sweeper), rather than
+    /// closing at once (a grace period of 0).
+    pub confirms_pending: bool,
+    /// The close reason.
+    pub reason: String,
+    /// The assessment, recorded as an AI result of the message.
+    pub assessment: NewAiResult,
+}
+
 /// What one claim of the lifecycle sweep found.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct SweepBatch {
@@ -87,10 +101,10 @@ pub trait ConversationStore: Send + Sync {
         at: DateTime<Utc>,
     ) -> Result<Conversation, StoreError>;
 
-    /// Closes the conversation as `user_closed` and records `assessment` on `message_id`, both
-    /// or neither (see `Conversation::close_detected`): only while `message_id` is the
-    /// customer's latest message and, when `pending`, while the pending closure based on it
-    /// still stands.
+    /// Closes the conversation as `user_closed` on closure detection's `verdict` and records its
+    /// assessment on the verdict's message, both or neither (see
+    /// `Conversation::close_detected`): only while that message is the customer's latest and,
+    /// when the verdict confirms a pending closure, while that pending closure still stands.
     ///
     /// # Errors
     /// As [`ConversationStore::close_conversation`], and MUST return
@@ -100,10 +114,7 @@ pub trait ConversationStore: Send + Sync {
         &self,
         owner_id: OwnerId,
         id: ConversationId,
-        message_id: MessageId,
-        pending: bool,
-        reason: String,
-        assessment: NewAiResult,
+        verdict: ClosureVerdict,
         at: DateTime<Utc>,
     ) -> Result<DetectedClosure, StoreError>;
 

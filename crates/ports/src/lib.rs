@@ -25,7 +25,7 @@ mod tenants;
 mod webhooks;
 
 pub use clock::{ApiKeyIssuer, Clock, IssuedApiKey, Jitter};
-pub use conversations::{ConversationFilter, ConversationStore, DetectedClosure, SweepBatch};
+pub use conversations::{ClosureVerdict, ConversationFilter, ConversationStore, DetectedClosure, SweepBatch};
 pub use error::StoreError;
 pub use gateway::{ChannelCredentials, GatewayError, MessagingGateway, OutboundEnvelope, SendReceipt};
 pub use messages::{AppendedMessage, DeliveryFailure, DeliveryUpdate, InboundStored, MessageStore};

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use chrono::{DateTime, Duration, Utc};
 use domain::closure::{ClosureDetector, MAX_WINDOW};
 use domain::{Conversation, ConversationStatus, MessageTurn, OwnerId, TenantSettings};
-use ports::{Clock, ConversationStore, FeatureStore, MessageStore, StoreError};
+use ports::{Clock, ClosureVerdict, ConversationStore, FeatureStore, MessageStore, StoreError};
 
 use crate::ServiceError;
 use crate::closure::closure_record;
@@ -143,10 +143,12 @@ impl LifecycleSweeper {
                 .close_detected(
                     owner_id,
                     id,
-                    pending.message_id,
-                    true,
-                    assessment.reason.clone(),
-                    closure_record(&assessment)?,
+                    ClosureVerdict {
+                        message_id: pending.message_id,
+                        confirms_pending: true,
+                        reason: assessment.reason.clone(),
+                        assessment: closure_record(&assessment)?,
+                    },
                     now,
                 )
                 .await;

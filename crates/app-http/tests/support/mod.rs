@@ -209,6 +209,16 @@ impl Api {
         Self::read(request.send().await.expect("POST")).await
     }
 
+    pub async fn put(&self, path: &str, key: &str, body: &Value) -> Reply {
+        let request = self
+            .client
+            .put(format!("{}{path}", self.base))
+            .bearer_auth(key)
+            .header("content-type", "application/json")
+            .body(body.to_string());
+        Self::read(request.send().await.expect("PUT")).await
+    }
+
     /// A webhook as Twilio sends it: form-encoded, signed with `auth_token` over the public URL.
     pub async fn webhook(&self, path: &str, auth_token: &str, params: &[(&str, &str)]) -> Reply {
         let params: Vec<(String, String)> =

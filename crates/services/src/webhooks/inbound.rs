@@ -8,7 +8,7 @@ use domain::{
     MessageOwner, MessageSid, MessageTurn, MessageType, NewConversation, NewMessage, PendingClosure,
     TwilioAccount,
 };
-use ports::{InboundStored, SpooledKind, StoreError, WebhookAccount};
+use ports::{ClosureVerdict, InboundStored, SpooledKind, StoreError, WebhookAccount};
 use serde_json::{Map, Value};
 
 use super::{Form, Receipt, SignedWebhook, TwilioWebhookService};
@@ -178,10 +178,12 @@ impl TwilioWebhookService {
             .close_detected(
                 conversation.owner_id,
                 conversation.id,
-                outcome.message.id,
-                false,
-                assessment.reason.clone(),
-                closure_record(assessment)?,
+                ClosureVerdict {
+                    message_id: outcome.message.id,
+                    confirms_pending: false,
+                    reason: assessment.reason.clone(),
+                    assessment: closure_record(assessment)?,
+                },
                 now,
             )
             .await?;

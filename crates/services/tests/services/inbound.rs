@@ -194,12 +194,13 @@ async fn without_a_grace_period_detection_closes_a_conversation_that_ended() {
     setup
         .conversations
         .expect_close_detected()
-        .withf(move |owner, id, message_id, pending, reason, record, at| {
+        .withf(move |owner, id, verdict, at| {
+            let record = &verdict.assessment;
             *owner == owner_id()
                 && *id == conversation_id
-                && *message_id == stored_message_id()
-                && !*pending
-                && !reason.is_empty()
+                && verdict.message_id == stored_message_id()
+                && !verdict.confirms_pending
+                && !verdict.reason.is_empty()
                 && record.kind == CLOSURE_DETECTION_KIND
                 && record.model.as_deref() == Some(CLOSURE_MODEL)
                 && record.score.is_some_and(|score| (0.0..=1.0).contains(&score))
@@ -207,7 +208,9 @@ async fn without_a_grace_period_detection_closes_a_conversation_that_ended() {
                 && *at == now()
         })
         .times(1)
-        .returning(move |_, _, message_id, _, _, record, _| Ok(detected(&conversation, message_id, &record)));
+        .returning(move |_, _, verdict, _| {
+            Ok(detected(&conversation, verdict.message_id, &verdict.assessment))
+        });
     let outcome = setup.stored(Fields::inbound("Não, obrigado! Tchau 👋")).await;
     assert!(outcome.closed && !outcome.closure_pending);
     assert_eq!(outcome.conversation.status, ConversationStatus::UserClosed);
@@ -291,9 +294,11 @@ async fn an_ongoing_conversation_is_assessed_but_left_open() {
 async fn a_close_that_raced_detection_is_not_an_error() {
     let conversation = conversation(Channel::Sms);
     let mut setup = detecting_at_once(&conversation, goodbye_turns(&conversation));
-    setup.conversations.expect_close_detected().times(1).returning(|_, _, _, _, _, _, _| {
-        Err(StoreError::ConversationClosed(ConversationStatus::IdleTimeout))
-    });
+    setup
+        .conversations
+        .expect_close_detected()
+        .times(1)
+        .returning(|_, _, _, _| Err(StoreError::ConversationClosed(ConversationStatus::IdleTimeout)));
     let outcome = setup.stored(Fields::inbound("Tchau")).await;
     assert!(!outcome.closed);
     assert_eq!(outcome.conversation.status, ConversationStatus::Progress);
@@ -304,7 +309,7 @@ async fn a_close_that_raced_detection_is_not_an_error() {
 async fn a_failing_detection_keeps_the_stored_message_acknowledged_and_unspooled() {
     let conversation = conversation(Channel::Sms);
     let mut setup = detecting_at_once(&conversation, goodbye_turns(&conversation));
-    setup.conversations.expect_close_detected().times(1).returning(|_, _, _, _, _, _, _| Err(unavailable()));
+    setup.conversations.expect_close_detected().times(1).returning(|_, _, _, _| Err(unavailable()));
     setup.spool.expect_push().never();
     let outcome = setup.stored(Fields::inbound("Tchau")).await;
     assert!(!outcome.duplicate && !outcome.closed);

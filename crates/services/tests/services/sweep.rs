@@ -168,17 +168,18 @@ async fn a_due_pending_closure_that_still_holds_closes_once_on_its_message() {
     let closing = conversation.clone();
     conversations
         .expect_close_detected()
-        .withf(move |owner, id, message, pending, reason, record, at| {
+        .withf(move |owner, id, verdict, at| {
             *owner == owner_id()
                 && *id == conversation_id
-                && *message == message_id
-                && *pending
-                && !reason.is_empty()
-                && record.content.get("should_close") == Some(&json!(true))
+                && verdict.message_id == message_id
+                && verdict.confirms_pending
+                && !verdict.reason.is_empty()
+                && verdict.assessment.content.get("should_close") == Some(&json!(true))
                 && *at == now()
         })
         .times(1)
-        .returning(move |_, _, message_id, _, _, record, _| {
+        .returning(move |_, _, verdict, _| {
+            let (message_id, record) = (verdict.message_id, verdict.assessment);
             Ok(DetectedClosure {
                 conversation: closed(closing.clone(), ConversationStatus::UserClosed),
                 ai_result: domain::AiResult {
@@ -249,10 +250,7 @@ async fn a_pending_closure_superseded_meanwhile_is_not_an_error() {
     let (conversation, turns) = due_closure("Não, obrigado! Tchau");
     let mut conversations = MockConversationStore::new();
     expect_batches(&mut conversations, 10, vec![leased(&conversation)]);
-    conversations
-        .expect_close_detected()
-        .times(1)
-        .returning(|_, _, _, _, _, _, _| Err(StoreError::ClosureSuperseded));
+    conversations.expect_close_detected().times(1).returning(|_, _, _, _| Err(StoreError::ClosureSuperseded));
     conversations.expect_drop_pending_closure().never();
     let sweeper = with_stores(conversations, answering_turns(turns), default_features(), 10);
     assert_eq!(sweeper.run_once().await.unwrap(), SweepReport { kept_open: 1, ..SweepReport::default() });
@@ -265,7 +263,7 @@ async fn tenant_settings_are_read_once_per_run() {
     let mut conversations = MockConversationStore::new();
     let batch = SweepBatch { closed: vec![], closures_due: vec![first.clone(), second.clone()], claimed: 2 };
     expect_batches(&mut conversations, 10, vec![batch]);
-    conversations.expect_close_detected().returning(|_, _, _, _, _, _, _| Err(StoreError::ClosureSuperseded));
+    conversations.expect_close_detected().returning(|_, _, _, _| Err(StoreError::ClosureSuperseded));
     conversations.expect_drop_pending_closure().returning(move |_, _, _, _| Ok(first.clone()));
     let mut messages = MockMessageStore::new();
     messages.expect_recent_turns().times(2).returning(move |_, _, _| Ok(turns.clone()));
