@@ -100,6 +100,12 @@ struct Args {
     /// The service's `CONVERSA_HTTP_WORKERS` (0, its default: one per core).
     #[arg(long, default_value_t = 0)]
     http_workers: usize,
+    /// The tenant's closure grace period (`closure_detection.config.grace_seconds`). 0, the
+    /// default here, closes each farewell's conversation at once, the load shape the figures
+    /// compare (a fifth of the messages a farewell that closes the conversation); the service's
+    /// own default, 120, records a pending closure instead, which the next message drops.
+    #[arg(long, default_value_t = 0)]
+    closure_grace_seconds: u64,
     /// Keep the bench databases afterwards (for inspection).
     #[arg(long)]
     keep: bool,
@@ -194,6 +200,7 @@ async fn main() -> anyhow::Result<()> {
     ];
     let server = conversa.serve(&work_dir.join("server.log"), &service_env).await?;
     register_account(&server, &tenant).await?;
+    set_closure_grace(&server, &tenant, args.closure_grace_seconds).await?;
     let conversa_target = tenant.webhook_target(&server.base_url());
 
     let (peer_db, peer_server) = if args.no_peer {
@@ -366,6 +373,15 @@ async fn register_account(server: &Server, tenant: &Tenant) -> anyhow::Result<()
     load::send_count(server.addr, 1, 1, 201, Arc::new(move |_| request.clone()))
         .await
         .context("cannot register the bench Twilio account")
+}
+
+async fn set_closure_grace(server: &Server, tenant: &Tenant, grace_seconds: u64) -> anyhow::Result<()> {
+    let body = serde_json::json!({"enabled": true, "config": {"grace_seconds": grace_seconds}}).to_string();
+    let path = "/api/v1/features/closure_detection";
+    let request = traffic::json_request(&server.base_url(), tenant, "PUT", path, &body);
+    load::send_count(server.addr, 1, 1, 200, Arc::new(move |_| request.clone()))
+        .await
+        .context("cannot set the bench tenant's closure grace period")
 }
 
 /// Runs `sql` as the schema owner with the tenant set, so it holds under forced RLS too.
