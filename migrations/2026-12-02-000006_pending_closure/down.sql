@@ -2,7 +2,6 @@ DROP FUNCTION app_propose_closure;
 DROP FUNCTION app_close_detected;
 DROP FUNCTION app_receive_inbound;
 ALTER TABLE conversations
-    DROP CONSTRAINT conversations_pending_closure_check,
     DROP COLUMN pending_closure_reason,
     DROP COLUMN pending_closure_score,
     DROP COLUMN pending_closure_closes_at,

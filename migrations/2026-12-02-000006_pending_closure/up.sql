@@ -15,12 +15,13 @@ ALTER TABLE conversations
     ADD COLUMN pending_closure_message_id uuid,
     ADD COLUMN pending_closure_closes_at timestamptz,
     ADD COLUMN pending_closure_score double precision,
-    ADD COLUMN pending_closure_reason text,
-    ADD CONSTRAINT conversations_pending_closure_check CHECK (
-        num_nulls(pending_closure_message_id, pending_closure_closes_at, pending_closure_score,
-                  pending_closure_reason) IN (0, 4));
+    ADD COLUMN pending_closure_reason text;
+-- No table CHECK that the four pending_closure_* columns are set together: PostgreSQL evaluates
+-- every CHECK of a table on every UPDATE of a row (see 000005), and the inbound update is the
+-- hot path. They are only ever written together (by these functions and from the domain's
+-- PendingClosure), and the adapter refuses a row with some of them set as corrupt.
 COMMENT ON COLUMN conversations.last_inbound_message_id IS 'The customer''s latest message: the only one closure detection may close the conversation on.';
-COMMENT ON COLUMN conversations.pending_closure_message_id IS 'Pending closure: the customer message closure detection''s verdict is based on (the pending_closure_* columns are all set or all NULL).';
+COMMENT ON COLUMN conversations.pending_closure_message_id IS 'Pending closure: the customer message closure detection''s verdict is based on (the pending_closure_* columns are written together: all set or all NULL).';
 COMMENT ON COLUMN conversations.pending_closure_score IS 'Pending closure: the detector''s score when it was proposed (projected to closes_at).';
 COMMENT ON COLUMN conversations.pending_closure_reason IS 'Pending closure: the detector''s explanation.';
 COMMENT ON COLUMN conversations.pending_closure_closes_at IS 'Pending closure: when the sweeper re-assesses it and, if the verdict holds, closes the conversation as user_closed.';

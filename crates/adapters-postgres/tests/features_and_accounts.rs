@@ -282,3 +282,68 @@ async fn webhook_accounts_are_cached_and_changes_reach_every_instance() {
     );
     listener.abort();
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_tenant_has_at_most_64_features_even_when_requests_race() {
+    let db = TestDb::new().await;
+    let store = store(&db);
+    let acme = create_tenant(&store, "acme").await;
+    let beta = create_tenant(&store, "beta").await;
+    for n in 0..62 {
+        store.put_feature(acme.id(), update(&format!("custom_{n}"), true, json!({})), at(1)).await.unwrap();
+    }
+    // Two requests race for the last place: exactly one gets it.
+    let (one, two) = tokio::join!(
+        store.put_feature(acme.id(), update("racer_a", true, json!({})), at(2)),
+        store.put_feature(acme.id(), update("racer_b", true, json!({})), at(2)),
+    );
+    store.put_feature(acme.id(), update("custom_63", true, json!({})), at(2)).await.ok();
+    let features = store.list_features(acme.id()).await.unwrap();
+    assert_eq!(features.len(), 64, "{} features", features.len());
+    assert!(one.is_ok() || two.is_ok());
+    let limited = StoreError::LimitReached { what: "features", limit: 64 };
+    let sixty_fifth = store.put_feature(acme.id(), update("one_too_many", true, json!({})), at(3)).await;
+    assert_eq!(sixty_fifth, Err(limited));
+    // Replacing one of the 64 is not adding one; another tenant has its own 64.
+    let replaced = store.put_feature(acme.id(), update("custom_0", false, json!({"v": 2})), at(4)).await;
+    assert_eq!(replaced.unwrap().config, json!({"v": 2}));
+    store.put_feature(beta.id(), update("custom_0", true, json!({})), at(4)).await.unwrap();
+}
+
+#[derive(QueryableByName)]
+struct Lookup {
+    #[diesel(sql_type = diesel::sql_types::Integer)]
+    bytes: i32,
+    #[diesel(sql_type = diesel::sql_types::Jsonb)]
+    features: serde_json::Value,
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_webhook_lookup_reads_only_the_settings_the_service_reads() {
+    let db = TestDb::new().await;
+    let store = store(&db);
+    let acme = create_tenant(&store, "acme").await;
+    create_account(&store, acme.id(), 7, &["+5511940000001"]).await;
+    let reply = update("auto_reply", true, json!({"message": "Oi!"}));
+    store.put_feature(acme.id(), reply, at(1)).await.unwrap();
+    // The tenant at its limit, every other feature as large as it may be.
+    let blob = "x".repeat(domain::MAX_FEATURE_CONFIG_BYTES - 20);
+    for n in 0..63 {
+        let large = update(&format!("custom_{n}"), true, json!({ "blob": blob }));
+        store.put_feature(acme.id(), large, at(2)).await.unwrap();
+    }
+    let mut owner = db.owner_connection().await;
+    let lookup: Lookup = diesel::sql_query(format!(
+        "SELECT pg_column_size(features) AS bytes, features FROM app_twilio_account_by_sid('{}')",
+        account_sid(7)
+    ))
+    .get_result(&mut owner)
+    .await
+    .unwrap();
+    let names: Vec<&str> =
+        lookup.features.as_array().unwrap().iter().map(|f| f["name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["auto_reply"], "only the features the service reads");
+    assert!(lookup.bytes < 1024, "the lookup carries {} bytes", lookup.bytes);
+    let account = store.webhook_account(&AccountSid::parse(&account_sid(7)).unwrap()).await.unwrap().unwrap();
+    assert_eq!(account.settings.auto_reply.as_deref(), Some("Oi!"));
+}

@@ -16,6 +16,12 @@ pub enum FeatureError {
     /// Names are 1–64 characters of `a-z`, `0-9` and `_`, starting with a letter.
     #[error("feature name `{0}` must be 1-64 characters of a-z, 0-9 and '_', starting with a letter")]
     InvalidName(String),
+    /// The configuration, as compact JSON, is larger than [`MAX_FEATURE_CONFIG_BYTES`].
+    #[error("the configuration is {bytes} bytes; at most {MAX_FEATURE_CONFIG_BYTES} are accepted")]
+    ConfigTooLarge {
+        /// Its size as compact JSON.
+        bytes: usize,
+    },
     /// The configuration does not match the feature's schema.
     #[error("invalid configuration for feature `{feature}`: {reason}")]
     InvalidConfig {
@@ -25,6 +31,15 @@ pub enum FeatureError {
         reason: String,
     },
 }
+
+/// The most features one tenant may have: every feature costs the tenant's own requests, never
+/// another tenant's, only while it is bounded.
+pub const MAX_FEATURES_PER_TENANT: usize = 64;
+/// The largest configuration of one feature, as compact JSON.
+pub const MAX_FEATURE_CONFIG_BYTES: usize = 16 * 1024;
+/// The deepest nesting of objects and arrays in a feature's configuration (the configuration
+/// object itself is level 1).
+pub const MAX_FEATURE_CONFIG_DEPTH: usize = 10;
 
 /// A feature's name, such as `closure_detection`.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -159,14 +174,22 @@ pub struct AutoReplySettings {
 }
 
 /// Checks `config` against the schema of the feature `name`, when the service knows one.
-/// Features the service does not read accept any JSON object.
+/// Features the service does not read accept any JSON object within the bounds
+/// ([`MAX_FEATURE_CONFIG_BYTES`], [`MAX_FEATURE_CONFIG_DEPTH`]).
 ///
 /// # Errors
-/// [`FeatureError::InvalidConfig`] naming the field at fault.
+/// [`FeatureError::ConfigTooLarge`]; [`FeatureError::InvalidConfig`] naming the field at fault.
 pub fn validate_feature_config(name: &FeatureName, config: &serde_json::Value) -> Result<(), FeatureError> {
     let invalid = |reason: String| FeatureError::InvalidConfig { feature: name.to_string(), reason };
     if !config.is_object() {
         return Err(invalid("configuration must be a JSON object".to_owned()));
+    }
+    if depth(config) > MAX_FEATURE_CONFIG_DEPTH {
+        return Err(invalid(format!("configuration nests deeper than {MAX_FEATURE_CONFIG_DEPTH} levels")));
+    }
+    let bytes = serde_json::to_vec(config).map_or(usize::MAX, |json| json.len());
+    if bytes > MAX_FEATURE_CONFIG_BYTES {
+        return Err(FeatureError::ConfigTooLarge { bytes });
     }
     match name.as_str() {
         FeatureName::CLOSURE_DETECTION => {
@@ -181,6 +204,15 @@ pub fn validate_feature_config(name: &FeatureName, config: &serde_json::Value) -
             crate::MessageBody::new(reply.message).map(drop).map_err(|e| invalid(format!("`message`: {e}")))
         }
         _ => Ok(()),
+    }
+}
+
+/// How deeply objects and arrays nest in `value` (a scalar is 0).
+fn depth(value: &serde_json::Value) -> usize {
+    match value {
+        serde_json::Value::Object(map) => 1 + map.values().map(depth).max().unwrap_or(0),
+        serde_json::Value::Array(items) => 1 + items.iter().map(depth).max().unwrap_or(0),
+        _ => 0,
     }
 }
 
@@ -277,6 +309,24 @@ mod tests {
         let custom = FeatureName::parse("crm_sync").unwrap();
         assert!(validate_feature_config(&custom, &json!({"anything": [1, 2]})).is_ok());
         assert!(validate_feature_config(&custom, &json!([1])).is_err());
+    }
+
+    #[test]
+    fn configs_are_bounded_in_size_and_depth() {
+        let custom = FeatureName::parse("crm_sync").unwrap();
+        let at_the_limit = json!({"blob": "x".repeat(MAX_FEATURE_CONFIG_BYTES - r#"{"blob":""}"#.len())});
+        assert!(validate_feature_config(&custom, &at_the_limit).is_ok());
+        let over = json!({"blob": "x".repeat(MAX_FEATURE_CONFIG_BYTES)});
+        assert!(matches!(
+            validate_feature_config(&custom, &over),
+            Err(FeatureError::ConfigTooLarge { bytes }) if bytes > MAX_FEATURE_CONFIG_BYTES
+        ));
+        let nested = |levels: usize| (1..levels).fold(json!({}), |inner, _| json!({ "a": inner }));
+        assert!(validate_feature_config(&custom, &nested(MAX_FEATURE_CONFIG_DEPTH)).is_ok());
+        let err = validate_feature_config(&custom, &nested(MAX_FEATURE_CONFIG_DEPTH + 1)).unwrap_err();
+        assert!(err.to_string().contains("deeper than 10"), "{err}");
+        let arrays = json!({"a": [[[[[[[[[[1]]]]]]]]]]});
+        assert!(validate_feature_config(&custom, &arrays).is_err(), "arrays nest too");
     }
 
     #[test]

@@ -51,7 +51,10 @@ pub use enums::{
     Channel, ConversationStatus, MessageDirection, MessageOwner, MessageType, UnknownVariant, UserRole,
 };
 pub use events::DomainEvent;
-pub use feature::{Feature, FeatureError, FeatureName, FeatureUpdate, LifecycleSettings, TenantSettings};
+pub use feature::{
+    Feature, FeatureError, FeatureName, FeatureUpdate, LifecycleSettings, MAX_FEATURE_CONFIG_BYTES,
+    MAX_FEATURE_CONFIG_DEPTH, MAX_FEATURES_PER_TENANT, TenantSettings,
+};
 pub use ids::{
     AiResultId, ApiKeyId, ConversationId, FeatureId, MessageId, OwnerId, SendJobId, TwilioAccountId, UserId,
 };

@@ -12,6 +12,14 @@ pub enum StoreError {
     /// The conversation is in a final state and refuses the change.
     #[error("conversation is closed ({0})")]
     ConversationClosed(ConversationStatus),
+    /// A per-tenant limit refused the write (the tenant already has `limit` of `what`).
+    #[error("the tenant already has {limit} {what}, the most it may have")]
+    LimitReached {
+        /// What is counted (`features`).
+        what: &'static str,
+        /// The limit.
+        limit: usize,
+    },
     /// A closure based on a customer message that is no longer the conversation's latest (or a
     /// pending closure that was dropped meanwhile): nothing was written.
     #[error("the closure is based on a message that is no longer the customer's latest")]

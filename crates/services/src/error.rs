@@ -89,6 +89,7 @@ impl From<StoreError> for ServiceError {
             StoreError::Conflict(what) => Self::Conflict(what),
             StoreError::ConversationClosed(status) => Self::ConversationClosed(status),
             StoreError::Rejected(why) => Self::Rejected(why),
+            limit @ StoreError::LimitReached { .. } => Self::invalid("name", limit),
             StoreError::ClosureSuperseded => Self::Rejected(StoreError::ClosureSuperseded.to_string()),
             StoreError::Unavailable(why) => Self::Unavailable(why),
             StoreError::Corrupt(why) => Self::Internal(why),

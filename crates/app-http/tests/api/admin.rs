@@ -169,3 +169,27 @@ async fn twilio_accounts_are_registered_without_ever_showing_the_token() {
     app.get(&format!("/api/v1/twilio-accounts/{UNKNOWN}"), &key).await.problem(404, "not_found");
     app.get("/api/v1/twilio-accounts/AC1", &key).await.problem(404, "not_found");
 }
+
+#[actix_web::test]
+async fn tenant_configuration_is_bounded() {
+    let app = spawn_app().await;
+    let key = app.tenant("acme").await.admin_key;
+    // A 1 MiB configuration does not get past the body limit; 20 KiB gets past it and is refused
+    // by the configuration's own bound; 11 levels of nesting too.
+    let huge = json!({"config": {"blob": "x".repeat(1024 * 1024)}});
+    app.put("/api/v1/features/crm_sync", &key, &huge).await.problem(413, "payload_too_large");
+    let large = json!({"config": {"blob": "x".repeat(20 * 1024)}});
+    let problem = app.put("/api/v1/features/crm_sync", &key, &large).await.invalid("config");
+    assert!(problem["detail"].as_str().unwrap().contains("16384"), "{problem}");
+    let deep = (1..11).fold(json!({}), |inner, _| json!({ "a": inner }));
+    app.put("/api/v1/features/crm_sync", &key, &json!({"config": deep})).await.invalid("config");
+    app.get("/api/v1/features/crm_sync", &key).await.problem(404, "not_found");
+
+    for n in 0..64 {
+        app.put(&format!("/api/v1/features/custom_{n}"), &key, &json!({"config": {}})).await.expect(200);
+    }
+    let problem = app.put("/api/v1/features/custom_64", &key, &json!({"config": {}})).await.invalid("name");
+    assert!(problem["detail"].as_str().unwrap().contains("64 features"), "{problem}");
+    let replaced = app.put("/api/v1/features/custom_0", &key, &json!({"config": {"v": 1}})).await.expect(200);
+    assert_eq!(replaced["config"], json!({"v": 1}), "replacing one of the 64 is allowed");
+}
