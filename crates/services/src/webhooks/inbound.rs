@@ -52,9 +52,10 @@ impl TwilioWebhookService {
     /// conversation's latest turns. When they show it ended, the conversation gets a pending
     /// closure, due after the tenant's grace period, that the lifecycle sweeper confirms or
     /// drops; with a grace period of 0 it is closed as `user_closed` at once, with the
-    /// assessment recorded on the message. A conversation closed meanwhile by someone else is not an error, and neither is a
-    /// failing detection (logged; the stored message is what matters). When the database cannot
-    /// take the message it is spooled instead ([`Receipt::Spooled`]).
+    /// assessment recorded on the message. A conversation closed meanwhile by someone else is
+    /// not an error, and neither is a failing detection (logged; the stored message is what
+    /// matters). When the database cannot take the message it is spooled instead
+    /// ([`Receipt::Spooled`]).
     ///
     /// # Errors
     /// [`ServiceError::InvalidSignature`] for an unknown account or a bad signature;
