@@ -81,8 +81,22 @@ impl<T: DeserializeOwned + 'static> FromRequest for JsonBody<T> {
     }
 }
 
-/// Parses JSON, telling syntax errors (400) from data errors (422, with the field's path).
+/// Parses JSON, telling syntax errors (400) from data errors (422, with the field's path). A
+/// string or key with the NUL character (`\u0000`), which PostgreSQL cannot store in text or
+/// `jsonb`, is a data error naming where it is.
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    // JSON can only carry NUL escaped; the walk runs only when the escape appears at all (a
+    // literal backslash before "u0000" also matches here, and the walk finds nothing).
+    if contains_nul_escape(bytes)
+        && let Ok(value) = serde_json::from_slice::<serde_json::Value>(bytes)
+        && let Some(path) = nul_path(&value, String::new())
+    {
+        let field = if path.is_empty() { "body".to_owned() } else { path };
+        return Err(ApiError::invalid(
+            field.clone(),
+            format!("invalid `{field}`: must not contain the NUL character (\\u0000)"),
+        ));
+    }
     let mut deserializer = serde_json::Deserializer::from_slice(bytes);
     let parsed = serde_path_to_error::deserialize::<_, T>(&mut deserializer);
     match parsed {
@@ -133,6 +147,26 @@ impl<T: DeserializeOwned + 'static> FromRequest for QueryParams<T> {
     }
 }
 
+/// Whether `bytes` contain the JSON escape of NUL.
+fn contains_nul_escape(bytes: &[u8]) -> bool {
+    bytes.windows(6).any(|window| window == b"\\u0000")
+}
+
+/// Where in `value` a string or an object key holds NUL, as `a.b[2]`, if anywhere.
+fn nul_path(value: &serde_json::Value, at: String) -> Option<String> {
+    match value {
+        serde_json::Value::String(text) => text.contains('\0').then_some(at),
+        serde_json::Value::Array(items) => {
+            items.iter().enumerate().find_map(|(i, item)| nul_path(item, format!("{at}[{i}]")))
+        }
+        serde_json::Value::Object(map) => map.iter().find_map(|(key, item)| {
+            let path = if at.is_empty() { key.clone() } else { format!("{at}.{key}") };
+            if key.contains('\0') { Some(path) } else { nul_path(item, path) }
+        }),
+        _ => None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -158,5 +192,17 @@ mod tests {
         assert!(err.problem().detail.contains("phone"), "{:?}", err.problem());
         let err = parse_json::<Input>(br#"{"phone":"+1","kind":"text","items":[]} trailing"#).unwrap_err();
         assert_eq!(err.status().as_u16(), 400);
+    }
+
+    #[test]
+    fn nul_is_refused_where_it_is_and_a_literal_backslash_is_not() {
+        let err = parse_json::<serde_json::Value>(br#"{"context":{"a":"\u0000"}}"#).unwrap_err();
+        assert_eq!((err.status().as_u16(), err.problem().field.as_deref()), (422, Some("context.a")));
+        let err = parse_json::<serde_json::Value>(br#"{"tags":["ok","x\u0000y"]}"#).unwrap_err();
+        assert_eq!(err.problem().field.as_deref(), Some("tags[1]"));
+        let err = parse_json::<serde_json::Value>(br#"{"k\u0000":1}"#).unwrap_err();
+        assert_eq!(err.problem().field.as_deref(), Some("k\u{0}"));
+        let literal = parse_json::<serde_json::Value>(br#"{"a":"\\u0000"}"#).unwrap();
+        assert_eq!(literal["a"], "\\u0000", "a backslash before u0000 is text");
     }
 }

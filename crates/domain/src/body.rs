@@ -8,6 +8,9 @@ pub enum MessageBodyError {
     /// The body was empty or only whitespace.
     #[error("message body is empty")]
     Empty,
+    /// The body contains the NUL character, which no channel carries and PostgreSQL cannot store.
+    #[error("message body contains the NUL character (U+0000)")]
+    ContainsNul,
     /// The body had more characters than allowed.
     #[error("message body has {actual} characters; at most {max} are allowed")]
     TooLong {
@@ -30,11 +33,15 @@ impl MessageBody {
     /// body made only of whitespace is empty.
     ///
     /// # Errors
-    /// [`MessageBodyError::Empty`] or [`MessageBodyError::TooLong`].
+    /// [`MessageBodyError::Empty`], [`MessageBodyError::ContainsNul`] or
+    /// [`MessageBodyError::TooLong`].
     pub fn new(text: impl Into<String>) -> Result<Self, MessageBodyError> {
         let text = text.into();
         if text.trim().is_empty() {
             return Err(MessageBodyError::Empty);
+        }
+        if text.contains('\0') {
+            return Err(MessageBodyError::ContainsNul);
         }
         let actual = text.chars().count();
         if actual > Self::MAX_CHARS {
@@ -77,6 +84,12 @@ impl<'de> Deserialize<'de> for MessageBody {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn refuses_the_nul_character() {
+        assert_eq!(MessageBody::new("oi\0tudo bem"), Err(MessageBodyError::ContainsNul));
+        assert!(MessageBody::new("oi \\0 literal").is_ok(), "a backslash and a zero are text");
+    }
 
     #[test]
     fn refuses_empty_and_blank() {

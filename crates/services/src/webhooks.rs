@@ -101,6 +101,14 @@ impl TwilioWebhookService {
             tracing::warn!("webhook signature rejected");
             return Err(ServiceError::InvalidSignature("invalid signature"));
         }
+        // Twilio never sends NUL; PostgreSQL cannot store it. Refused here, after the signature
+        // (which covers the raw fields), so it is never stored, spooled or retried.
+        if let Some((name, _)) = form.fields().iter().find(|(_, value)| value.contains('\0')) {
+            return Err(ServiceError::invalid(
+                "form",
+                format!("`{name}` contains the NUL character (U+0000)"),
+            ));
+        }
         Ok(Verified { account, account_sid, form })
     }
 

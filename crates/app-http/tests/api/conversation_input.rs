@@ -86,3 +86,25 @@ async fn a_body_over_the_limit_is_413() {
     let small = json!({"customer_phone": customer(1), "business_phone": BUSINESS, "context": {"note": "x".repeat(1500)}});
     app.post(PATH, &key, &small).await.expect(201);
 }
+
+#[actix_web::test]
+async fn the_nul_character_is_422_naming_where_it_is_and_stores_nothing() {
+    let app = spawn_app().await;
+    let key = app.tenant("acme").await.admin_key;
+    // serde_json writes "\u0000" for the NUL character: exactly what curl would send.
+    let with_nul =
+        json!({"customer_phone": customer(1), "business_phone": BUSINESS, "context": {"a": "\u{0}"}});
+    let problem = app.post(PATH, &key, &with_nul).await.invalid("context.a");
+    assert!(problem["detail"].as_str().unwrap().contains("NUL"), "{problem}");
+    let list = app.get(PATH, &key).await.expect(200);
+    assert_eq!(list["items"], json!([]), "nothing was opened");
+
+    let opened = app.conversation(&key, 2).await;
+    let messages = format!("{PATH}/{}/messages", opened["id"].as_str().unwrap());
+    app.post(&messages, &key, &json!({"body": "oi\u{0}"})).await.invalid("body");
+    app.post(&messages, &key, &json!({"body": "oi", "metadata": {"k": ["x\u{0}"]}}))
+        .await
+        .invalid("metadata.k[0]");
+    let stored = app.get(&messages, &key).await.expect(200);
+    assert_eq!(stored["items"], json!([]), "no half-written message");
+}

@@ -284,3 +284,22 @@ async fn an_oversized_webhook_is_a_413_problem_and_stores_nothing() {
     let params = inbound(&twilio, "SMsmall", &customer(1), "Oi");
     assert_twiml(&post_signed(&app, "/webhooks/twilio/inbound", &twilio.token, &params).await);
 }
+
+#[actix_web::test]
+async fn a_webhook_field_with_the_nul_character_is_422_and_never_stored_or_spooled() {
+    let app = spawn_app().await;
+    let tenant = app.tenant("acme").await;
+    let twilio = register_account(&app, &tenant, 1).await;
+    let mut params = inbound(&twilio, "SM00nul", &customer(5), "oi\u{0}tudo bem");
+    let response = post_signed(&app, "/webhooks/twilio/inbound", &twilio.token, &params).await;
+    assert_eq!(response.status.as_u16(), 422, "{}", response.text());
+    assert!(response.text().contains("NUL"), "{}", response.text());
+    params.retain(|(name, _)| name != "Body");
+    params.push(("Body".to_owned(), "oi".to_owned()));
+    params.push(("ProfileName".to_owned(), "Ana\u{0}".to_owned()));
+    let response = post_signed(&app, "/webhooks/twilio/inbound", &twilio.token, &params).await;
+    assert_eq!(response.status.as_u16(), 422, "{}", response.text());
+    assert!(response.text().contains("ProfileName"), "{}", response.text());
+    let list = conversations(&app, &tenant.admin_key, "pending,progress").await;
+    assert_eq!(list["items"], json!([]), "nothing stored");
+}
