@@ -7,8 +7,8 @@ use diesel::prelude::*;
 use diesel::sql_types::{Integer, Timestamptz, Uuid as SqlUuid};
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use domain::{
-    AiResultId, CLOSURE_DETECTION_KIND, Conversation, ConversationId, ConversationStatus, MessageId, OwnerId,
-    PendingClosure,
+    AiResultId, CLOSURE_DETECTION_KIND, Conversation, ConversationId, ConversationStatus, MessageId,
+    NewAiResult, OwnerId, PendingClosure,
 };
 use ports::{
     ClosureVerdict, ConversationFilter, ConversationStore, DetectedClosure, Page, PageRequest, StoreError,
@@ -17,9 +17,10 @@ use ports::{
 use uuid::Uuid;
 
 use crate::error::{TxError, map_diesel};
+use crate::messages::insert_ai_result;
 use crate::prepared::{CloseDetected, CloseDetectedRow, ProposeClosure, ProposeClosureRow, SaveConversation};
-use crate::rows::{AiResultRow, ConversationRow};
-use crate::schema::{ai_results, conversations};
+use crate::rows::ConversationRow;
+use crate::schema::conversations;
 use crate::{PgStore, set_tenant};
 
 /// Locks and reads one conversation of the tenant.
@@ -244,21 +245,8 @@ impl ConversationStore for PgStore {
                     let mut conversation = lock_conversation(conn, owner_id, id).await?;
                     conversation.close_detected(message_id, true, reason, at)?;
                     save_conversation(conn, &mut conversation).await?;
-                    let row = diesel::insert_into(ai_results::table)
-                        .values(AiResultRow {
-                            owner_id: owner_id.into(),
-                            id: AiResultId::new_at(at).into(),
-                            conversation_id: id.into(),
-                            message_id: message_id.into(),
-                            kind,
-                            model: assessment.model,
-                            content: assessment.content,
-                            score: assessment.score,
-                            created_at: at,
-                        })
-                        .returning(AiResultRow::as_returning())
-                        .get_result(conn)
-                        .await?;
+                    let assessment = NewAiResult { kind, ..assessment };
+                    let row = insert_ai_result(conn, owner_id, id, message_id, assessment, at).await?;
                     Ok::<_, TxError>(DetectedClosure { conversation, ai_result: row.into() })
                 })
                 .await?;

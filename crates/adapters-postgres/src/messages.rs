@@ -47,6 +47,32 @@ fn message_row(
     })
 }
 
+/// Stores an AI result of `message_id` (a message of `conversation_id`) as of `at`.
+pub(crate) async fn insert_ai_result(
+    conn: &mut AsyncPgConnection,
+    owner_id: OwnerId,
+    conversation_id: ConversationId,
+    message_id: MessageId,
+    result: NewAiResult,
+    at: DateTime<Utc>,
+) -> Result<AiResultRow, TxError> {
+    Ok(diesel::insert_into(ai_results::table)
+        .values(AiResultRow {
+            owner_id: owner_id.into(),
+            id: AiResultId::new_at(at).into(),
+            conversation_id: conversation_id.into(),
+            message_id: message_id.into(),
+            kind: result.kind,
+            model: result.model,
+            content: result.content,
+            score: result.score,
+            created_at: at,
+        })
+        .returning(AiResultRow::as_returning())
+        .get_result(conn)
+        .await?)
+}
+
 /// The tenant's message with this provider id, locked.
 async fn find_by_provider_sid(
     conn: &AsyncPgConnection,
@@ -336,21 +362,8 @@ impl MessageStore for PgStore {
             .transaction(async |conn| {
                 set_tenant(conn, owner_id).await?;
                 let conversation_id = message_conversation(conn, owner_id, message_id).await?;
-                let row = diesel::insert_into(ai_results::table)
-                    .values(AiResultRow {
-                        owner_id: owner_id.into(),
-                        id: AiResultId::new_at(at).into(),
-                        conversation_id,
-                        message_id: message_id.into(),
-                        kind: result.kind,
-                        model: result.model,
-                        content: result.content,
-                        score: result.score,
-                        created_at: at,
-                    })
-                    .returning(AiResultRow::as_returning())
-                    .get_result(conn)
-                    .await?;
+                let row =
+                    insert_ai_result(conn, owner_id, conversation_id.into(), message_id, result, at).await?;
                 Ok::<_, TxError>(row)
             })
             .await?;

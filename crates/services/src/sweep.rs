@@ -5,8 +5,8 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use chrono::{DateTime, Duration, Utc};
-use domain::closure::{ClosureDetector, MAX_WINDOW};
-use domain::{Conversation, ConversationStatus, MessageTurn, OwnerId, TenantSettings};
+use domain::closure::{ClosureConfig, ClosureDetector, MAX_WINDOW};
+use domain::{Conversation, ConversationStatus, MessageTurn, OwnerId};
 use ports::{Clock, ClosureVerdict, ConversationStore, FeatureStore, MessageStore, StoreError};
 
 use crate::ServiceError;
@@ -114,17 +114,16 @@ impl LifecycleSweeper {
     async fn resolve_pending_closure(
         &self,
         conversation: &Conversation,
-        settings: &mut HashMap<OwnerId, TenantSettings>,
+        settings: &mut HashMap<OwnerId, Option<ClosureConfig>>,
         now: DateTime<Utc>,
     ) -> Result<bool, ServiceError> {
         let Some(pending) = &conversation.pending_closure else { return Ok(false) };
         let (owner_id, id) = (conversation.owner_id, conversation.id);
         let config = match settings.get(&owner_id) {
-            Some(known) => known.closure.clone(),
+            Some(known) => known.clone(),
             None => {
-                let resolved = tenant_settings(self.features.as_ref(), owner_id).await?;
-                let config = resolved.closure.clone();
-                settings.insert(owner_id, resolved);
+                let config = tenant_settings(self.features.as_ref(), owner_id).await?.closure;
+                settings.insert(owner_id, config.clone());
                 config
             }
         };
