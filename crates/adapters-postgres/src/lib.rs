@@ -12,6 +12,7 @@ mod conversations;
 mod crypto;
 mod error;
 mod features;
+mod inbound_batch;
 mod messages;
 mod migrate;
 mod pool;
@@ -33,12 +34,14 @@ use domain::OwnerId;
 use ports::StoreError;
 
 pub use crypto::{InvalidKey, Sha256ApiKeys, TokenCipher};
+pub use inbound_batch::{InboundBatchStats, InboundBatching};
 pub use migrate::{MIGRATIONS, MigrationError, revert_all_migrations, run_migrations};
 pub use pool::{PgPool, PoolBuildError, PoolSettings, PoolStatus, build_pool};
 pub use seed::{SeedReport, seed_demo_data};
 
 use account_cache::AccountCache;
 use error::TxError;
+use inbound_batch::InboundBatcher;
 
 pub use account_cache::ACCOUNT_CHANGES_CHANNEL;
 
@@ -49,6 +52,8 @@ pub struct PgStore {
     cipher: TokenCipher,
     inbound_deadline: Duration,
     accounts: Arc<AccountCache>,
+    /// Group commit of inbound messages, once started (see [`PgStore::with_inbound_batching`]).
+    inbound: Option<InboundBatcher>,
 }
 
 impl std::fmt::Debug for PgStore {
@@ -70,6 +75,7 @@ impl PgStore {
             cipher,
             inbound_deadline: Self::DEFAULT_INBOUND_DEADLINE,
             accounts: Arc::new(AccountCache::new(Self::DEFAULT_ACCOUNT_CACHE_TTL)),
+            inbound: None,
         }
     }
 
@@ -101,6 +107,22 @@ impl PgStore {
     pub const fn with_inbound_deadline(mut self, deadline: Duration) -> Self {
         self.inbound_deadline = deadline;
         self
+    }
+
+    /// The same store, storing inbound messages that arrive together in one statement (group
+    /// commit; see [`InboundBatching`]). Starts the flusher tasks on the current tokio runtime
+    /// (so call it inside the runtime that should run them); they end when the last clone of
+    /// the store is dropped. Without it, each inbound message is its own statement.
+    #[must_use]
+    pub fn with_inbound_batching(mut self, settings: InboundBatching) -> Self {
+        self.inbound = (settings.max_batch > 1).then(|| InboundBatcher::start(self.pool.clone(), settings));
+        self
+    }
+
+    /// What group commit of inbound messages did so far (zeros when it is off).
+    #[must_use]
+    pub fn inbound_batch_stats(&self) -> InboundBatchStats {
+        self.inbound.as_ref().map(InboundBatcher::stats).unwrap_or_default()
     }
 
     /// The pool (for readiness checks and metrics).

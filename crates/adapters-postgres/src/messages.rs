@@ -3,7 +3,6 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
-use diesel::result::DatabaseErrorKind;
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use domain::{
     AiResult, AiResultId, Conversation, ConversationId, DeliveryStatus, Message, MessageBody, MessageId,
@@ -16,8 +15,9 @@ use ports::{
 use uuid::Uuid;
 
 use crate::conversations::{lock_conversation, save_conversation};
-use crate::error::{TxError, corrupt, map_diesel};
-use crate::prepared::{ReceiveInbound, ReceivedInboundRow};
+use crate::error::{TxError, corrupt};
+use crate::inbound_batch::store_one;
+use crate::prepared::ReceiveInbound;
 use crate::rows::{AiResultRow, ConversationRow, MessageRow};
 use crate::schema::{ai_results, conversations, messages, send_jobs};
 use crate::{PgStore, set_tenant};
@@ -128,19 +128,11 @@ impl MessageStore for PgStore {
         let row = message_row(&candidate, &message, at)?;
         let window = i32::try_from(window).unwrap_or(i32::MAX);
         let receive = async {
-            let mut conn = self.conn().await?;
-            // One statement, outside any explicit transaction: it is its own transaction. It
-            // raises a serialization failure, rolling itself back, when the same MessageSid was
-            // committed concurrently (or the active conversation kept changing): retried once,
-            // the second attempt answers it as the duplicate it is.
-            let mut attempts = 0;
-            loop {
-                attempts += 1;
-                let query = ReceiveInbound { candidate: &candidate_row, message: &row, window, at };
-                match query.get_result::<ReceivedInboundRow>(&mut conn).await {
-                    Err(diesel::result::Error::DatabaseError(DatabaseErrorKind::SerializationFailure, _))
-                        if attempts < 2 => {}
-                    other => break other.map_err(map_diesel),
+            match &self.inbound {
+                Some(batcher) => batcher.receive(candidate_row, row, window, at).await,
+                None => {
+                    let mut conn = self.conn().await?;
+                    store_one(&mut conn, || ReceiveInbound::new(&candidate_row, &row, window, at)).await
                 }
             }
         };

@@ -45,6 +45,11 @@ pub struct Config {
     pub db_acquire_timeout_ms: u64,
     /// `statement_timeout` of every connection, in milliseconds.
     pub db_statement_timeout_ms: u64,
+    /// Most inbound messages stored in one statement (group commit of webhooks that arrive
+    /// together); 1 stores each alone.
+    pub db_inbound_batch_max: usize,
+    /// Tasks storing inbound batches concurrently (each on a pooled connection while it stores).
+    pub db_inbound_flushers: usize,
     /// 64 hex characters: the AES-256 key that encrypts Twilio auth tokens at rest.
     pub token_encryption_key: String,
     /// Largest accepted request body, in bytes.
@@ -108,6 +113,8 @@ impl Default for Config {
             db_pool_size: 16,
             db_acquire_timeout_ms: 2_000,
             db_statement_timeout_ms: 10_000,
+            db_inbound_batch_max: adapters_postgres::InboundBatching::default().max_batch,
+            db_inbound_flushers: adapters_postgres::InboundBatching::default().flushers,
             token_encryption_key: String::new(),
             body_limit_bytes: 64 * 1024,
             log_format: LogFormat::Json,
@@ -187,6 +194,8 @@ impl Config {
         "db_pool_size",
         "db_acquire_timeout_ms",
         "db_statement_timeout_ms",
+        "db_inbound_batch_max",
+        "db_inbound_flushers",
         "token_encryption_key",
         "body_limit_bytes",
         "log_format",
@@ -277,6 +286,12 @@ impl Config {
         if self.db_pool_size == 0 {
             return invalid("CONVERSA_DB_POOL_SIZE", "must be at least 1");
         }
+        if self.db_inbound_batch_max == 0 || self.db_inbound_batch_max > 256 {
+            return invalid("CONVERSA_DB_INBOUND_BATCH_MAX", "must be between 1 and 256");
+        }
+        if self.db_inbound_flushers == 0 || self.db_inbound_flushers > self.db_pool_size {
+            return invalid("CONVERSA_DB_INBOUND_FLUSHERS", "must be between 1 and CONVERSA_DB_POOL_SIZE");
+        }
         if self.send_max_attempts == 0 {
             return invalid("CONVERSA_SEND_MAX_ATTEMPTS", "must be at least 1");
         }
@@ -321,6 +336,15 @@ impl Config {
         settings.acquire_timeout = Duration::from_millis(self.db_acquire_timeout_ms);
         settings.statement_timeout = Duration::from_millis(self.db_statement_timeout_ms);
         settings
+    }
+
+    /// How inbound messages are grouped into statements.
+    #[must_use]
+    pub const fn inbound_batching(&self) -> adapters_postgres::InboundBatching {
+        adapters_postgres::InboundBatching {
+            flushers: self.db_inbound_flushers,
+            max_batch: self.db_inbound_batch_max,
+        }
     }
 
     /// Where the webhook spool lives and how large it may grow.

@@ -57,7 +57,8 @@ pub enum WiringError {
     Spool(#[from] adapters_spool::SpoolOpenError),
 }
 
-/// The store for `config`.
+/// The store for `config`, storing inbound messages in batches when they arrive together (its
+/// flusher tasks run on the current tokio runtime).
 ///
 /// # Errors
 /// [`WiringError`].
@@ -65,7 +66,8 @@ pub fn store(config: &Config) -> Result<PgStore, WiringError> {
     let cipher = TokenCipher::from_hex(&config.token_encryption_key)?;
     Ok(PgStore::new(build_pool(&config.pool_settings())?, cipher)
         .with_inbound_deadline(Duration::from_millis(config.webhook_deadline_ms))
-        .with_account_cache_ttl(Duration::from_millis(config.account_cache_ttl_ms)))
+        .with_account_cache_ttl(Duration::from_millis(config.account_cache_ttl_ms))
+        .with_inbound_batching(config.inbound_batching()))
 }
 
 /// Opens the webhook spool for `config` (blocking: at start-up).

@@ -1,0 +1,111 @@
+//! Group commit of inbound messages: webhooks that arrive together are stored in one
+//! statement, with exactly the outcome each would have had alone.
+
+mod support;
+
+use std::collections::HashMap;
+
+use adapters_postgres::{InboundBatching, PgStore};
+use domain::{ConversationId, MessageId, OwnerId};
+use ports::{InboundStored, MessageStore, StoreError};
+use serde_json::json;
+use support::{at, candidate, create_tenant, customer, inbound, message_sid, store};
+use test_db::TestDb;
+
+fn batching(db: &TestDb, flushers: usize) -> PgStore {
+    store(db).with_inbound_batching(InboundBatching { flushers, max_batch: 16 })
+}
+
+/// 2 tenants × 10 customers × 10 messages, all delivered at once.
+async fn deliver_all(store: &PgStore, tenants: [OwnerId; 2]) -> Vec<InboundStored> {
+    let mut tasks = Vec::new();
+    for tenant in tenants {
+        for c in 0..10 {
+            for m in 0..10 {
+                let sid = message_sid(c * 10 + m);
+                let store = store.clone();
+                tasks.push(tokio::spawn(async move {
+                    let candidate = candidate(tenant, &customer(c), at(0));
+                    store.store_inbound(candidate, inbound(&sid, "oi"), 5, at(m as i64)).await
+                }));
+            }
+        }
+    }
+    let mut stored = Vec::new();
+    for task in tasks {
+        stored.push(task.await.expect("task ran").expect("every message is stored"));
+    }
+    stored
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 8)]
+async fn concurrent_webhooks_are_stored_in_batches_once_each_and_in_turn() {
+    let db = TestDb::new().await;
+    let store = batching(&db, 2);
+    let tenants = [create_tenant(&store, "acme").await.id(), create_tenant(&store, "globex").await.id()];
+
+    let first = deliver_all(&store, tenants).await;
+    let stats = store.inbound_batch_stats();
+    assert!(stats.batches > 0, "messages that arrived together were stored together: {stats:?}");
+    // Batches lock conversations in one order: concurrent batches sharing conversations
+    // never deadlock, so none had to be stored again message by message.
+    assert_eq!(stats.fallbacks, 0, "no batch failed: {stats:?}");
+    assert_eq!(db.count("SELECT count(*) AS count FROM messages").await, 200, "each message once");
+    assert_eq!(db.count("SELECT count(*) AS count FROM conversations").await, 20, "one per customer");
+    assert!(first.iter().all(|s| !s.duplicate));
+    let mut counts: HashMap<ConversationId, Vec<i64>> = HashMap::new();
+    for stored in &first {
+        counts.entry(stored.conversation.id).or_default().push(stored.conversation.message_count);
+        // The window read in the statement: the turns before the message, then the message.
+        assert_eq!(stored.recent.len() as i64, stored.conversation.message_count.min(5));
+    }
+    for mut seen in counts.into_values() {
+        seen.sort_unstable();
+        assert_eq!(seen, (1..=10).collect::<Vec<_>>(), "each message was recorded once, in turn");
+    }
+
+    // Twilio delivers every one of them again, all at once: each answers the stored message.
+    let ids: HashMap<(OwnerId, Option<String>), MessageId> =
+        first.iter().map(|s| ((s.conversation.owner_id, s.message.provider_sid.clone()), s.message.id)).collect();
+    for again in deliver_all(&store, tenants).await {
+        assert!(again.duplicate, "a redelivery is a duplicate");
+        assert_eq!(ids[&(again.conversation.owner_id, again.message.provider_sid.clone())], again.message.id);
+    }
+    assert_eq!(db.count("SELECT count(*) AS count FROM messages").await, 200, "nothing stored twice");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 8)]
+async fn a_message_the_database_refuses_fails_alone_not_its_batch() {
+    let db = TestDb::new().await;
+    // One flusher: while it stores the first message, the others queue up behind it and are
+    // taken as batches.
+    let store = batching(&db, 1);
+    let acme = create_tenant(&store, "acme").await;
+
+    let mut tasks = Vec::new();
+    for n in 0..61 {
+        let store = store.clone();
+        let owner_id = acme.id();
+        tasks.push(tokio::spawn(async move {
+            let mut message = inbound(&message_sid(n), "oi");
+            if n == 30 {
+                // Not an object: the column's domain refuses it.
+                message.context = json!(["not", "an", "object"]);
+            }
+            store.store_inbound(candidate(owner_id, &customer(n), at(0)), message, 0, at(0)).await
+        }));
+    }
+    let mut refused = Vec::new();
+    for (n, task) in tasks.into_iter().enumerate() {
+        match task.await.expect("task ran") {
+            Ok(stored) => assert!(!stored.duplicate),
+            Err(error) => refused.push((n, error)),
+        }
+    }
+    assert_eq!(refused.len(), 1, "only the bad message is refused: {refused:?}");
+    assert_eq!(refused[0].0, 30);
+    assert!(!matches!(refused[0].1, StoreError::Unavailable(_)), "bad data is not 'try again': {refused:?}");
+    assert_eq!(db.count("SELECT count(*) AS count FROM messages").await, 60);
+    let stats = store.inbound_batch_stats();
+    assert!(stats.fallbacks >= 1, "the batch holding it was stored again message by message: {stats:?}");
+}
