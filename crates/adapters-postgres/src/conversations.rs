@@ -16,9 +16,10 @@ use ports::{
 };
 use uuid::Uuid;
 
-use crate::error::{TxError, map_diesel};
+use crate::error::TxError;
+use crate::group_commit::{self, CloseDetected, ProposeClosure};
 use crate::messages::insert_ai_result;
-use crate::prepared::{CloseDetected, CloseDetectedRow, ProposeClosure, ProposeClosureRow, SaveConversation};
+use crate::prepared::SaveConversation;
 use crate::rows::ConversationRow;
 use crate::schema::conversations;
 use crate::{PgStore, set_tenant};
@@ -99,7 +100,9 @@ pub(crate) async fn open_or_lock_active(
             return Ok((stored.try_into()?, true));
         }
     }
-    Err(StoreError::Conflict("conversation opened concurrently; retry".to_owned()).into())
+    // Opened and closed again by others between each look: contention, which passes, like a
+    // serialization failure.
+    Err(StoreError::Unavailable("the active conversation kept changing; retry".to_owned()).into())
 }
 
 async fn find_active(
@@ -235,10 +238,10 @@ impl ConversationStore for PgStore {
         } else {
             assessment.kind.clone()
         };
-        let mut conn = self.conn().await?;
         if confirms_pending {
             // The sweeper's confirmation of a pending closure: off the hot path, so the
             // domain's rule in a locked transaction.
+            let mut conn = self.conn().await?;
             let closed = conn
                 .transaction(async |conn| {
                     set_tenant(conn, owner_id).await?;
@@ -252,8 +255,9 @@ impl ConversationStore for PgStore {
                 .await?;
             return Ok(closed);
         }
-        // One statement (an immediate close runs on the webhook's hot path): the rule of
-        // Conversation::close_detected, with the assessment, both or neither.
+        // One statement (an immediate close runs on the webhook's hot path, so it is grouped
+        // with others that arrive together): the rule of Conversation::close_detected, with the
+        // assessment, both or neither.
         let query = CloseDetected {
             owner_id: owner_id.into(),
             conversation_id: id.into(),
@@ -266,8 +270,8 @@ impl ConversationStore for PgStore {
             score: assessment.score,
             at,
         };
-        let (conversation, closed, message_in_conversation, message_is_latest, ai_result): CloseDetectedRow =
-            query.get_result(&mut conn).await.map_err(map_diesel)?;
+        let (conversation, closed, message_in_conversation, message_is_latest, ai_result) =
+            group_commit::run(self.grouped.as_ref().map(|g| &g.closes), &self.pool, query).await?;
         let conversation = Conversation::try_from(conversation.ok_or(StoreError::NotFound)?)?;
         match ai_result {
             Some(row) if closed => Ok(DetectedClosure { conversation, ai_result: row.into() }),
@@ -287,7 +291,6 @@ impl ConversationStore for PgStore {
         pending: PendingClosure,
         at: DateTime<Utc>,
     ) -> Result<Conversation, StoreError> {
-        let mut conn = self.conn().await?;
         // One statement: it follows every inbound message that looks like an ending.
         let query = ProposeClosure {
             owner_id: owner_id.into(),
@@ -298,8 +301,8 @@ impl ConversationStore for PgStore {
             reason: pending.reason,
             at,
         };
-        let (conversation, proposed): ProposeClosureRow =
-            query.get_result(&mut conn).await.map_err(map_diesel)?;
+        let (conversation, proposed) =
+            group_commit::run(self.grouped.as_ref().map(|g| &g.proposals), &self.pool, query).await?;
         let conversation = Conversation::try_from(conversation.ok_or(StoreError::NotFound)?)?;
         if proposed {
             Ok(conversation)

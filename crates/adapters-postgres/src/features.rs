@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel::upsert::excluded;
 use diesel_async::{AsyncConnection, RunQueryDsl};
-use domain::{Feature, FeatureId, FeatureName, FeatureUpdate, MAX_FEATURES_PER_TENANT, OwnerId};
+use domain::{Feature, FeatureId, FeatureName, FeatureUpdate, OwnerId};
 use ports::{FeatureStore, StoreError};
 use uuid::Uuid;
 
@@ -13,20 +13,6 @@ use crate::error::TxError;
 use crate::rows::FeatureRow;
 use crate::schema::features;
 use crate::{PgStore, set_tenant};
-
-/// The trigger `features_per_tenant_limit` (migration `000007_bounded_tenant_config`) refusing a
-/// tenant's 65th feature, as the typed limit it is.
-fn feature_limit(error: diesel::result::Error) -> TxError {
-    use diesel::result::{DatabaseErrorKind, Error};
-    match &error {
-        Error::DatabaseError(DatabaseErrorKind::CheckViolation, info)
-            if info.constraint_name() == Some("features_per_tenant_limit") =>
-        {
-            TxError::Store(StoreError::LimitReached { what: "features", limit: MAX_FEATURES_PER_TENANT })
-        }
-        _ => TxError::Diesel(error),
-    }
-}
 
 #[async_trait]
 impl FeatureStore for PgStore {
@@ -90,9 +76,9 @@ impl FeatureStore for PgStore {
                         features::config.eq(excluded(features::config)),
                     ))
                     .returning(FeatureRow::as_returning())
+                    // The tenant's 65th feature is refused as `LimitReached` (see `error`).
                     .get_result(conn)
-                    .await
-                    .map_err(feature_limit)?;
+                    .await?;
                 Ok::<_, TxError>(row)
             })
             .await?;

@@ -12,7 +12,7 @@ mod conversations;
 mod crypto;
 mod error;
 mod features;
-mod inbound_batch;
+mod group_commit;
 mod messages;
 mod migrate;
 mod pool;
@@ -34,14 +34,14 @@ use domain::OwnerId;
 use ports::StoreError;
 
 pub use crypto::{InvalidKey, Sha256ApiKeys, TokenCipher};
-pub use inbound_batch::{InboundBatchStats, InboundBatching};
+pub use group_commit::{BatchStats, InboundBatching, WebhookBatchStats};
 pub use migrate::{MIGRATIONS, MigrationError, revert_all_migrations, run_migrations};
 pub use pool::{PgPool, PoolBuildError, PoolSettings, PoolStatus, build_pool};
 pub use seed::{SeedReport, seed_demo_data};
 
 use account_cache::AccountCache;
 use error::TxError;
-use inbound_batch::InboundBatcher;
+use group_commit::WebhookGroups;
 
 pub use account_cache::ACCOUNT_CHANGES_CHANNEL;
 
@@ -52,8 +52,9 @@ pub struct PgStore {
     cipher: TokenCipher,
     inbound_deadline: Duration,
     accounts: Arc<AccountCache>,
-    /// Group commit of inbound messages, once started (see [`PgStore::with_inbound_batching`]).
-    inbound: Option<InboundBatcher>,
+    /// Group commit of the webhook's statements, once started (see
+    /// [`PgStore::with_inbound_batching`]).
+    grouped: Option<WebhookGroups>,
 }
 
 impl std::fmt::Debug for PgStore {
@@ -75,7 +76,7 @@ impl PgStore {
             cipher,
             inbound_deadline: Self::DEFAULT_INBOUND_DEADLINE,
             accounts: Arc::new(AccountCache::new(Self::DEFAULT_ACCOUNT_CACHE_TTL)),
-            inbound: None,
+            grouped: None,
         }
     }
 
@@ -109,20 +110,21 @@ impl PgStore {
         self
     }
 
-    /// The same store, storing inbound messages that arrive together in one statement (group
-    /// commit; see [`InboundBatching`]). Starts the flusher tasks on the current tokio runtime
-    /// (so call it inside the runtime that should run them); they end when the last clone of
-    /// the store is dropped. Without it, each inbound message is its own statement.
+    /// The same store, running the webhook's statements (inbound messages, closure
+    /// detection's closes and pending closures) that arrive together in one statement per kind
+    /// (group commit; see [`InboundBatching`]). Starts the flusher tasks on the current tokio
+    /// runtime (so call it inside the runtime that should run them); they end when the last
+    /// clone of the store is dropped. Without it, each is its own statement.
     #[must_use]
     pub fn with_inbound_batching(mut self, settings: InboundBatching) -> Self {
-        self.inbound = (settings.max_batch > 1).then(|| InboundBatcher::start(self.pool.clone(), settings));
+        self.grouped = (settings.max_batch > 1).then(|| WebhookGroups::start(&self.pool, settings));
         self
     }
 
-    /// What group commit of inbound messages did so far (zeros when it is off).
+    /// What group commit did so far (zeros when it is off).
     #[must_use]
-    pub fn inbound_batch_stats(&self) -> InboundBatchStats {
-        self.inbound.as_ref().map(InboundBatcher::stats).unwrap_or_default()
+    pub fn webhook_batch_stats(&self) -> WebhookBatchStats {
+        self.grouped.as_ref().map(WebhookGroups::stats).unwrap_or_default()
     }
 
     /// The pool (for readiness checks and metrics).

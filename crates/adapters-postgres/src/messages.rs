@@ -16,8 +16,7 @@ use uuid::Uuid;
 
 use crate::conversations::{lock_conversation, save_conversation};
 use crate::error::{TxError, corrupt};
-use crate::inbound_batch::store_one;
-use crate::prepared::ReceiveInbound;
+use crate::group_commit::{self, ReceiveInbound};
 use crate::rows::{AiResultRow, ConversationRow, MessageRow};
 use crate::schema::{ai_results, conversations, messages, send_jobs};
 use crate::{PgStore, set_tenant};
@@ -127,15 +126,8 @@ impl MessageStore for PgStore {
         let candidate_row = ConversationRow::from(&candidate);
         let row = message_row(&candidate, &message, at)?;
         let window = i32::try_from(window).unwrap_or(i32::MAX);
-        let receive = async {
-            match &self.inbound {
-                Some(batcher) => batcher.receive(candidate_row, row, window, at).await,
-                None => {
-                    let mut conn = self.conn().await?;
-                    store_one(&mut conn, || ReceiveInbound::new(&candidate_row, &row, window, at)).await
-                }
-            }
-        };
+        let statement = ReceiveInbound { candidate: candidate_row, message: row, window, at };
+        let receive = group_commit::run(self.grouped.as_ref().map(|g| &g.inbound), &self.pool, statement);
         let (conversation, message, conversation_created, duplicate, senders, bodies, times) =
             tokio::time::timeout(self.inbound_deadline, receive).await.map_err(|_| {
                 StoreError::Unavailable(format!(

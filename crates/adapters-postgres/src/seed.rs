@@ -9,7 +9,7 @@ use domain::{
     NewTwilioAccount, NewUser, OwnerId, PhoneNumber, SecretString, UserRole,
 };
 use ports::{
-    ApiKeyIssuer, FeatureStore, MessageStore, NewOwnerWithAdmin, StoreError, TenantDirectory,
+    ApiKeyIssuer, ConflictKind, FeatureStore, MessageStore, NewOwnerWithAdmin, StoreError, TenantDirectory,
     TwilioAccountStore,
 };
 use serde_json::json;
@@ -82,7 +82,8 @@ pub async fn seed_demo_data(
         };
         let created = match store.create_owner(input, at).await {
             Ok(created) => created,
-            Err(StoreError::Conflict(_)) => continue,
+            // The tenant's address is taken: seeded before.
+            Err(StoreError::Conflict(ConflictKind::EmailTaken)) => continue,
             Err(other) => return Err(other),
         };
         report.owners_created += 1;

@@ -9,7 +9,7 @@ use diesel_async::RunQueryDsl;
 use domain::{
     AccountSid, Channel, ChannelAddress, FeatureName, FeatureUpdate, TenantSettings, TwilioAccountId,
 };
-use ports::{FeatureStore, StoreError, TwilioAccountStore, WebhookAccount, WebhookAccounts};
+use ports::{ConflictKind, FeatureStore, StoreError, TwilioAccountStore, WebhookAccount, WebhookAccounts};
 use serde_json::json;
 use support::{
     account_sid, at, auth_token, base_time, create_account, create_tenant, new_account, phone, store,
@@ -114,10 +114,11 @@ async fn a_registered_account_sid_conflicts_even_for_another_tenant() {
 
     let same_tenant =
         store.create_twilio_account(acme.id(), new_account(1, &["+5511940000009"]), at(10)).await;
-    assert!(matches!(same_tenant, Err(StoreError::Conflict(_))), "{same_tenant:?}");
+    let taken = Err(StoreError::Conflict(ConflictKind::AccountSidTaken));
+    assert_eq!(same_tenant.map(drop), taken);
     let other_tenant =
         store.create_twilio_account(beta.id(), new_account(1, &["+5511940000009"]), at(10)).await;
-    assert!(matches!(other_tenant, Err(StoreError::Conflict(_))), "{other_tenant:?}");
+    assert_eq!(other_tenant.map(drop), taken);
     assert_eq!(db.count("SELECT count(*) AS count FROM twilio_accounts").await, 1);
 }
 

@@ -1,13 +1,14 @@
-//! Group commit of inbound messages: webhooks that arrive together are stored in one
-//! statement, with exactly the outcome each would have had alone.
+//! Group commit of the webhook's statements: inbound messages (and closure detection's
+//! verdicts) that arrive together are stored in one statement, with exactly the outcome each
+//! would have had alone.
 
 mod support;
 
 use std::collections::HashMap;
 
 use adapters_postgres::{InboundBatching, PgStore};
-use domain::{ConversationId, MessageId, OwnerId};
-use ports::{InboundStored, MessageStore, StoreError};
+use domain::{ConversationId, ConversationStatus, MessageId, NewAiResult, OwnerId, PendingClosure};
+use ports::{ClosureVerdict, ConversationStore, InboundStored, MessageStore, StoreError};
 use serde_json::json;
 use support::{at, candidate, create_tenant, customer, inbound, message_sid, store};
 use test_db::TestDb;
@@ -45,7 +46,7 @@ async fn concurrent_webhooks_are_stored_in_batches_once_each_and_in_turn() {
     let tenants = [create_tenant(&store, "acme").await.id(), create_tenant(&store, "globex").await.id()];
 
     let first = deliver_all(&store, tenants).await;
-    let stats = store.inbound_batch_stats();
+    let stats = store.webhook_batch_stats().inbound;
     assert!(stats.batches > 0, "messages that arrived together were stored together: {stats:?}");
     // Batches lock conversations in one order: concurrent batches sharing conversations
     // never deadlock, so none had to be stored again message by message.
@@ -65,8 +66,10 @@ async fn concurrent_webhooks_are_stored_in_batches_once_each_and_in_turn() {
     }
 
     // Twilio delivers every one of them again, all at once: each answers the stored message.
-    let ids: HashMap<(OwnerId, Option<String>), MessageId> =
-        first.iter().map(|s| ((s.conversation.owner_id, s.message.provider_sid.clone()), s.message.id)).collect();
+    let ids: HashMap<(OwnerId, Option<String>), MessageId> = first
+        .iter()
+        .map(|s| ((s.conversation.owner_id, s.message.provider_sid.clone()), s.message.id))
+        .collect();
     for again in deliver_all(&store, tenants).await {
         assert!(again.duplicate, "a redelivery is a duplicate");
         assert_eq!(ids[&(again.conversation.owner_id, again.message.provider_sid.clone())], again.message.id);
@@ -106,6 +109,84 @@ async fn a_message_the_database_refuses_fails_alone_not_its_batch() {
     assert_eq!(refused[0].0, 30);
     assert!(!matches!(refused[0].1, StoreError::Unavailable(_)), "bad data is not 'try again': {refused:?}");
     assert_eq!(db.count("SELECT count(*) AS count FROM messages").await, 60);
-    let stats = store.inbound_batch_stats();
+    let stats = store.webhook_batch_stats().inbound;
     assert!(stats.fallbacks >= 1, "the batch holding it was stored again message by message: {stats:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 8)]
+async fn closure_verdicts_that_arrive_together_are_applied_together_each_as_alone() {
+    let db = TestDb::new().await;
+    let store = batching(&db, 1);
+    let acme = create_tenant(&store, "acme").await;
+    let mut stored = Vec::new();
+    for c in 0..40 {
+        let candidate = candidate(acme.id(), &customer(c), at(0));
+        stored.push(
+            store.store_inbound(candidate, inbound(&message_sid(c), "obrigado!"), 5, at(0)).await.unwrap(),
+        );
+    }
+
+    // 30 closes and 10 pending closures at once; 5 of the closes name a message that is not
+    // the conversation's (another conversation's), which closes nothing.
+    let mut tasks = Vec::new();
+    for (n, inbound) in stored.iter().enumerate() {
+        let store = store.clone();
+        let (owner_id, id) = (inbound.conversation.owner_id, inbound.conversation.id);
+        let own = inbound.message.id;
+        let foreign = stored[(n + 1) % stored.len()].message.id;
+        tasks.push(tokio::spawn(async move {
+            if n < 30 {
+                let message_id = if n < 5 { foreign } else { own };
+                let assessment = NewAiResult {
+                    kind: String::new(),
+                    model: Some("rules-v1".to_owned()),
+                    content: json!({"should_close": true}),
+                    score: Some(0.9),
+                };
+                let verdict = ClosureVerdict {
+                    message_id,
+                    confirms_pending: false,
+                    reason: "bye".to_owned(),
+                    assessment,
+                };
+                store.close_detected(owner_id, id, verdict, at(1)).await.map(|closed| closed.conversation)
+            } else {
+                let pending = PendingClosure {
+                    message_id: own,
+                    closes_at: at(120),
+                    score: 0.9,
+                    reason: "bye".to_owned(),
+                };
+                store.propose_closure(owner_id, id, pending, at(1)).await
+            }
+        }));
+    }
+    let mut outcomes = Vec::new();
+    for task in tasks {
+        outcomes.push(task.await.expect("task ran"));
+    }
+    for (n, outcome) in outcomes.iter().enumerate() {
+        match (n, outcome) {
+            (0..5, Err(StoreError::NotFound)) => {}
+            (5..30, Ok(conversation)) => assert_eq!(conversation.status, ConversationStatus::UserClosed),
+            (30.., Ok(conversation)) => {
+                assert_eq!(conversation.status, ConversationStatus::Progress);
+                assert_eq!(conversation.pending_closure.as_ref().map(|p| p.closes_at), Some(at(120)));
+            }
+            other => panic!("unexpected outcome {other:?}"),
+        }
+    }
+    assert_eq!(
+        db.count("SELECT count(*) AS count FROM conversations WHERE status = 'user_closed'").await,
+        25
+    );
+    assert_eq!(db.count("SELECT count(*) AS count FROM ai_results").await, 25, "one assessment per close");
+    assert_eq!(
+        db.count("SELECT count(*) AS count FROM conversations WHERE pending_closure_message_id IS NOT NULL")
+            .await,
+        10
+    );
+    let stats = store.webhook_batch_stats();
+    assert!(stats.closes.batches > 0 && stats.proposals.batched + stats.proposals.single == 10, "{stats:?}");
+    assert_eq!(stats.closes.fallbacks + stats.proposals.fallbacks, 0, "{stats:?}");
 }

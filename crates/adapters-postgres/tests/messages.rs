@@ -233,7 +233,7 @@ async fn ai_results_attach_to_their_message_oldest_first() {
 
     let out_of_range = store.add_ai_result(acme.id(), stored.message.id, sentiment(1.5), at(30)).await;
     assert!(
-        matches!(out_of_range, Err(StoreError::Rejected(_))),
+        matches!(out_of_range, Err(StoreError::Invalid { field: Some("score"), .. })),
         "the schema checks the score: {out_of_range:?}"
     );
 }

@@ -8,7 +8,10 @@ use std::collections::BTreeSet;
 use adapters_postgres::PgStore;
 use chrono::Duration;
 use domain::{Channel, ConversationId, DeliveryStatus, MessageId, OwnerId};
-use ports::{ClaimedSend, ConversationStore, DeliveryFailure, MessageStore, SendQueue, SendQueueDepth};
+use ports::{
+    ClaimedSend, ConflictKind, ConversationStore, DeliveryFailure, MessageStore, SendQueue, SendQueueDepth,
+    StoreError,
+};
 use support::{
     BUSINESS, account_sid, at, auth_token, candidate, create_account, create_tenant, customer, outbound,
     store,
@@ -107,6 +110,24 @@ async fn mark_sent_stores_the_provider_id_and_drops_the_job() {
     );
     assert_eq!(db.count("SELECT count(*) AS count FROM send_jobs").await, 0);
     assert_eq!(store.claim_due(at(20) + LEASE * 2, 10, LEASE).await.unwrap(), Vec::new());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_provider_id_another_message_has_is_the_message_sid_conflict() {
+    let db = TestDb::new().await;
+    let store = store(&db);
+    let acme = create_tenant(&store, "acme").await;
+    let conversation = open(&store, acme.id(), 1).await;
+    enqueue(&store, acme.id(), conversation, 10).await;
+    enqueue(&store, acme.id(), conversation, 11).await;
+    let mut claimed = store.claim_due(at(20), 10, LEASE).await.unwrap();
+    claimed.sort_by_key(|c| c.message.created_at);
+    let (first, second) = (claimed.remove(0), claimed.remove(0));
+
+    store.mark_sent(first.job, "SMsame01".into(), DeliveryStatus::Queued, at(21)).await.unwrap();
+    let again = store.mark_sent(second.job, "SMsame01".into(), DeliveryStatus::Queued, at(22)).await;
+    assert_eq!(again, Err(StoreError::Conflict(ConflictKind::MessageSidTaken)));
+    assert_eq!(db.count("SELECT count(*) AS count FROM send_jobs").await, 1, "the second job is kept");
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -4,7 +4,7 @@ mod support;
 
 use adapters_postgres::Sha256ApiKeys;
 use domain::{ApiKeyId, NewApiKey, NewUser, OwnerId, UserId, UserRole};
-use ports::{ApiKeyIssuer, StoreError, TenantDirectory};
+use ports::{ApiKeyIssuer, ConflictKind, StoreError, TenantDirectory};
 use support::{at, base_time, create_tenant, email, exec_as_owner, new_owner, store};
 use test_db::TestDb;
 
@@ -42,13 +42,13 @@ async fn create_owner_stores_the_tenant_its_admin_and_key_together() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn a_duplicate_owner_email_is_a_conflict_and_writes_nothing() {
+async fn a_duplicate_owner_email_is_the_email_conflict_and_writes_nothing() {
     let db = TestDb::new().await;
     let store = store(&db);
     create_tenant(&store, "acme").await;
 
     let again = store.create_owner(new_owner("acme", &Sha256ApiKeys.issue()), at(60)).await;
-    assert!(matches!(again, Err(StoreError::Conflict(_))), "{again:?}");
+    assert_eq!(again, Err(StoreError::Conflict(ConflictKind::EmailTaken)));
     assert_eq!(db.count("SELECT count(*) AS count FROM owners").await, 1);
     assert_eq!(db.count("SELECT count(*) AS count FROM users").await, 1, "the admin is rolled back too");
     assert_eq!(db.count("SELECT count(*) AS count FROM api_keys").await, 1);
@@ -79,7 +79,7 @@ async fn users_are_unique_per_tenant_and_listed_oldest_first() {
 
     let duplicate =
         store.create_user(acme.id(), user("Other", "BRUNO@acme.example", UserRole::Viewer), at(30)).await;
-    assert!(matches!(duplicate, Err(StoreError::Conflict(_))), "{duplicate:?}");
+    assert_eq!(duplicate, Err(StoreError::Conflict(ConflictKind::EmailTaken)));
     let elsewhere =
         store.create_user(beta.id(), user("Bruno", "bruno@acme.example", UserRole::Agent), at(30)).await;
     assert!(elsewhere.is_ok(), "the same email may belong to another tenant: {elsewhere:?}");
@@ -112,8 +112,9 @@ async fn api_keys_are_listed_newest_first_and_a_duplicate_hash_conflicts() {
     assert_eq!((second.name.as_str(), second.owner_id, second.revoked_at), ("ci", acme.id(), None));
     assert_eq!(store.list_api_keys(acme.id()).await.unwrap(), vec![second, acme.api_key.clone()]);
 
+    // No request can send a hash: this conflict has no name of its own.
     let duplicate = store.create_api_key(acme.id(), key, at(120)).await;
-    assert!(matches!(duplicate, Err(StoreError::Conflict(_))), "{duplicate:?}");
+    assert_eq!(duplicate, Err(StoreError::Conflict(ConflictKind::Other)));
 }
 
 #[tokio::test(flavor = "multi_thread")]

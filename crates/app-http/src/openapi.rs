@@ -8,7 +8,14 @@ use crate::routes::{admin, conversations, docs, health, messages, metrics, webho
 /// Conversa's API description: the versioned API under `/api/v1` and the health endpoints.
 #[derive(Debug, OpenApi)]
 #[openapi(
-    info(title = "Conversa API", description = "Multi-tenant SMS and WhatsApp conversations over Twilio."),
+    info(title = "Conversa API", description = "Multi-tenant SMS and WhatsApp conversations over Twilio.
+
+Errors are `application/problem+json` with a stable `code`: 400 `bad_request`; 401 `unauthorized`; \
+403 `forbidden`, `invalid_signature`; 404 `not_found`; 409 `email_taken`, `account_sid_taken`, \
+`conversation_closed`, `conflict`; 413 `payload_too_large`; 415 `unsupported_media_type`; \
+422 `invalid_input` (naming the `field` when known), `rejected`; 500 `internal` (its body carries \
+only the `request_id`, also sent as `x-request-id`); 503 `unavailable`, `not_ready`, with \
+`Retry-After`."),
     nest((path = "/api/v1", api = V1)),
     paths(
         health::health, health::ready, health::twilio_health, metrics::scrape, webhooks::inbound,

@@ -1,11 +1,32 @@
 //! Errors as RFC 9457 `application/problem+json`, mapped from the use cases' errors in one
-//! place. Unexpected failures are logged in full and answered blandly.
+//! place. Unexpected failures are logged in full and answered blandly, with the request id to
+//! quote; every 503 says when to try again (`Retry-After`).
+//!
+//! | status | `code` |
+//! | --- | --- |
+//! | 400 | `bad_request` |
+//! | 401 | `unauthorized` |
+//! | 403 | `forbidden`, `invalid_signature` |
+//! | 404 | `not_found` |
+//! | 409 | `email_taken`, `account_sid_taken`, `conflict`, `conversation_closed` |
+//! | 413 | `payload_too_large` |
+//! | 415 | `unsupported_media_type` |
+//! | 422 | `invalid_input` (with `field` when known), `rejected` |
+//! | 500 | `internal` (with `request_id` only) |
+//! | 503 | `unavailable`, `not_ready` |
 
 use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpResponse, ResponseError};
+use ports::ConflictKind;
 use serde::Serialize;
 use services::ServiceError;
+
+use crate::telemetry;
+
+/// What every 503 answers in `Retry-After`: long enough for a failover or a burst of contention
+/// to pass, short enough that a client does not give up on a blip.
+pub const RETRY_AFTER_SECONDS: u32 = 5;
 
 /// The body of every error response.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -15,7 +36,8 @@ use services::ServiceError;
     "status": 422,
     "detail": "invalid `customer_phone`: phone number must be in E.164 form, starting with '+' (got `5511`)",
     "code": "invalid_input",
-    "field": "customer_phone"
+    "field": "customer_phone",
+    "request_id": "0190f3c4-5e6f-7a8b-9c0d-1e2f3a4b5c6d"
 }))]
 pub struct Problem {
     /// A URI naming the kind of problem.
@@ -27,11 +49,16 @@ pub struct Problem {
     pub status: u16,
     /// What went wrong with this request.
     pub detail: String,
-    /// A stable machine-readable code.
+    /// A stable machine-readable code: `email_taken`, `account_sid_taken`, `invalid_input`,
+    /// `not_found`, `unavailable`, `internal`, … (see the API's description of each status).
     pub code: &'static str,
     /// The input field at fault, when there is one.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub field: Option<String>,
+    /// The request's id (also in the `x-request-id` header): the one thing to quote about an
+    /// internal error, whose details are only in the service's log.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub request_id: Option<String>,
 }
 
 /// An error answered as problem+json.
@@ -105,7 +132,7 @@ impl ApiError {
         self.status
     }
 
-    /// The body answered.
+    /// The body answered, with the id of the request being handled, if any.
     #[must_use]
     pub fn problem(&self) -> Problem {
         Problem {
@@ -115,7 +142,17 @@ impl ApiError {
             detail: self.detail.clone(),
             code: self.code,
             field: self.field.clone(),
+            request_id: telemetry::current_request_id(),
         }
+    }
+}
+
+/// The request field holding the value that is taken, when a request has one.
+const fn conflicting_field(kind: ConflictKind) -> Option<&'static str> {
+    match kind {
+        ConflictKind::EmailTaken => Some("email"),
+        ConflictKind::AccountSidTaken => Some("account_sid"),
+        ConflictKind::MessageSidTaken | ConflictKind::Other => None,
     }
 }
 
@@ -136,8 +173,22 @@ impl From<ServiceError> for ApiError {
                 format!("invalid `{field}`: {reason}"),
             )
             .with_field(field),
+            ServiceError::InvalidValue { field, .. } => {
+                let invalid =
+                    Self::new(StatusCode::UNPROCESSABLE_ENTITY, code, "Invalid input", error.to_string());
+                match field {
+                    Some(field) => invalid.with_field(field),
+                    None => invalid,
+                }
+            }
             ServiceError::NotFound => Self::not_found(),
-            ServiceError::Conflict(_) => Self::new(StatusCode::CONFLICT, code, "Conflict", error.to_string()),
+            ServiceError::Conflict(kind) => {
+                let conflict = Self::new(StatusCode::CONFLICT, code, "Conflict", kind.to_string());
+                match conflicting_field(kind) {
+                    Some(field) => conflict.with_field(field),
+                    None => conflict,
+                }
+            }
             ServiceError::ConversationClosed(_) => {
                 Self::new(StatusCode::CONFLICT, code, "Conversation closed", error.to_string())
             }
@@ -148,13 +199,15 @@ impl From<ServiceError> for ApiError {
                 tracing::warn!(error = %why, "dependency unavailable");
                 Self::new(StatusCode::SERVICE_UNAVAILABLE, code, "Service unavailable", "try again shortly")
             }
+            // Everything is in the log, under the request id; the body carries only that id.
             ServiceError::Internal(ref why) => {
-                tracing::error!(error = %why, "internal error");
+                let request_id = telemetry::current_request_id();
+                tracing::error!(error = %why, request_id = request_id.as_deref().unwrap_or("-"), "internal error");
                 Self::new(
                     StatusCode::INTERNAL_SERVER_ERROR,
                     code,
                     "Internal error",
-                    "something went wrong on our side",
+                    "something went wrong on our side; quote the request id when you report it",
                 )
             }
         }
@@ -167,8 +220,48 @@ impl ResponseError for ApiError {
     }
 
     fn error_response(&self) -> HttpResponse {
-        HttpResponse::build(self.status)
-            .insert_header((header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json")))
-            .json(self.problem())
+        let mut response = HttpResponse::build(self.status);
+        response.insert_header((header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json")));
+        if self.status == StatusCode::SERVICE_UNAVAILABLE {
+            response.insert_header((header::RETRY_AFTER, RETRY_AFTER_SECONDS));
+        }
+        response.json(self.problem())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_conflict_names_what_is_taken_and_its_field() {
+        let taken = ApiError::from(ServiceError::Conflict(ConflictKind::EmailTaken));
+        let problem = taken.problem();
+        assert_eq!((taken.status().as_u16(), problem.code), (409, "email_taken"));
+        assert_eq!(problem.field.as_deref(), Some("email"));
+        assert_eq!(problem.detail, "this email address is already in use");
+        let other = ApiError::from(ServiceError::Conflict(ConflictKind::Other)).problem();
+        assert_eq!((other.code, other.field), ("conflict", None));
+    }
+
+    #[test]
+    fn a_value_the_store_refused_is_invalid_input() {
+        let named = ApiError::from(ServiceError::InvalidValue { field: Some("name"), reason: "is too long" });
+        let problem = named.problem();
+        assert_eq!((named.status().as_u16(), problem.code), (422, "invalid_input"));
+        assert_eq!((problem.field.as_deref(), problem.detail.as_str()), (Some("name"), "`name` is too long"));
+        let unnamed = ApiError::from(ServiceError::InvalidValue { field: None, reason: "is out of range" });
+        assert_eq!(unnamed.problem().field, None);
+    }
+
+    #[test]
+    fn every_503_says_when_to_try_again_and_an_internal_error_says_nothing() {
+        let unavailable = ApiError::from(ServiceError::Unavailable("pool timed out".into())).error_response();
+        assert_eq!(unavailable.headers().get(header::RETRY_AFTER).unwrap(), "5");
+        let not_ready = ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "not_ready", "Not ready", "down");
+        assert_eq!(not_ready.error_response().headers().get(header::RETRY_AFTER).unwrap(), "5");
+        let internal = ApiError::from(ServiceError::Internal("permission denied for table users".into()));
+        assert!(internal.error_response().headers().get(header::RETRY_AFTER).is_none());
+        assert!(!internal.problem().detail.contains("users"), "{:?}", internal.problem());
     }
 }

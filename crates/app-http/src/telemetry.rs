@@ -17,6 +17,18 @@ use crate::config::LogFormat;
 /// The request id header, read from the caller when it sends a sane one, else generated.
 pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
+tokio::task_local! {
+    /// The id of the request this task is handling, set by [`request_log`] around the whole
+    /// handling of the request, so that an error answer can carry it (see `problem`).
+    static CURRENT_REQUEST_ID: String;
+}
+
+/// The id of the request being handled, when called while one is (see [`request_log`]).
+#[must_use]
+pub fn current_request_id() -> Option<String> {
+    CURRENT_REQUEST_ID.try_with(Clone::clone).ok()
+}
+
 /// Installs the global subscriber. Call once.
 pub fn init(format: LogFormat, filter: &str) {
     let filter = EnvFilter::try_new(filter).unwrap_or_else(|_| EnvFilter::new("info"));
@@ -42,7 +54,8 @@ fn request_id(req: &ServiceRequest) -> String {
         .map_or_else(|| uuid::Uuid::now_v7().to_string(), str::to_owned)
 }
 
-/// Middleware: a span per request carrying its id, one completion line, and the id echoed back.
+/// Middleware: a span per request carrying its id, one completion line, and the id echoed back
+/// (in the `x-request-id` header, and in the body of an error answer).
 pub async fn request_log(
     req: ServiceRequest,
     next: Next<impl MessageBody>,
@@ -50,7 +63,7 @@ pub async fn request_log(
     let id = request_id(&req);
     let span = tracing::info_span!("request", request_id = %id, method = %req.method(), path = %req.path());
     let started = Instant::now();
-    let mut response = next.call(req).instrument(span.clone()).await?;
+    let mut response = CURRENT_REQUEST_ID.scope(id.clone(), next.call(req)).instrument(span.clone()).await?;
     let status = response.status().as_u16();
     let route = response.request().match_pattern().unwrap_or_else(|| "unmatched".to_owned());
     let owner_id = response.request().extensions().get::<Principal>().map(|p| p.owner_id.to_string());

@@ -26,7 +26,7 @@ mod webhooks;
 
 pub use clock::{ApiKeyIssuer, Clock, IssuedApiKey, Jitter};
 pub use conversations::{ClosureVerdict, ConversationFilter, ConversationStore, DetectedClosure, SweepBatch};
-pub use error::StoreError;
+pub use error::{ConflictKind, StoreError};
 pub use gateway::{ChannelCredentials, GatewayError, MessagingGateway, OutboundEnvelope, SendReceipt};
 pub use messages::{AppendedMessage, DeliveryFailure, DeliveryUpdate, InboundStored, MessageStore};
 pub use page::{Cursor, Page, PageRequest};

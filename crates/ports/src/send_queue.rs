@@ -54,7 +54,10 @@ pub trait SendQueue: Send + Sync {
     /// The provider accepted the message: store its id and status, and drop the job.
     ///
     /// # Errors
-    /// [`StoreError::Unavailable`].
+    /// MUST return [`StoreError::Conflict`] with [`ConflictKind::MessageSidTaken`] when another
+    /// message of the tenant already has that id; [`StoreError::Unavailable`].
+    ///
+    /// [`ConflictKind::MessageSidTaken`]: crate::ConflictKind::MessageSidTaken
     async fn mark_sent(
         &self,
         job: SendJob,

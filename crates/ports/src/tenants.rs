@@ -6,6 +6,8 @@ use domain::{
     User, UserId,
 };
 
+#[cfg(doc)]
+use crate::ConflictKind;
 use crate::StoreError;
 
 /// Everything needed to create a tenant with its first admin and API key.
@@ -37,7 +39,8 @@ pub trait TenantDirectory: Send + Sync {
     /// Creates a tenant, its admin and the admin's API key, all or nothing.
     ///
     /// # Errors
-    /// MUST return [`StoreError::Conflict`] when the email is already a tenant's.
+    /// MUST return [`StoreError::Conflict`] with [`ConflictKind::EmailTaken`] when the email is
+    /// already a tenant's.
     async fn create_owner(
         &self,
         input: NewOwnerWithAdmin,
@@ -53,7 +56,8 @@ pub trait TenantDirectory: Send + Sync {
     /// Adds a user to the tenant.
     ///
     /// # Errors
-    /// MUST return [`StoreError::Conflict`] when the email is taken within the tenant.
+    /// MUST return [`StoreError::Conflict`] with [`ConflictKind::EmailTaken`] when the email is
+    /// taken within the tenant; [`StoreError::Invalid`] for a value the store cannot keep.
     async fn create_user(
         &self,
         owner_id: OwnerId,
@@ -139,7 +143,8 @@ pub trait FeatureStore: Send + Sync {
     /// Creates the feature or replaces its configuration and switch.
     ///
     /// # Errors
-    /// [`StoreError::Unavailable`].
+    /// MUST return [`StoreError::LimitReached`] when the tenant has its most features and this
+    /// is a new one; [`StoreError::Unavailable`].
     async fn put_feature(
         &self,
         owner_id: OwnerId,
@@ -169,7 +174,8 @@ pub trait TwilioAccountStore: Send + Sync {
     /// Registers an account.
     ///
     /// # Errors
-    /// MUST return [`StoreError::Conflict`] when the Account SID is already registered.
+    /// MUST return [`StoreError::Conflict`] with [`ConflictKind::AccountSidTaken`] when the
+    /// Account SID is already registered (by any tenant).
     async fn create_twilio_account(
         &self,
         owner_id: OwnerId,

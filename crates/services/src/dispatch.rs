@@ -130,8 +130,8 @@ impl OutboundDispatcher {
                     // The provider answered with an id another message of the tenant already
                     // has: the send cannot be recorded as it is. Left leased, the job would be
                     // sent again after every lease, so it ends here, failed, with the reason.
-                    Err(StoreError::Conflict(constraint)) => {
-                        tracing::error!(provider_sid = %sid, %constraint, "the provider's message id is already stored");
+                    Err(StoreError::Conflict(kind)) => {
+                        tracing::error!(provider_sid = %sid, conflict = kind.code(), "the provider's message id is already stored");
                         let reason =
                             format!("the provider accepted it as {sid}, an id another message already has");
                         let failure = DeliveryFailure { code: None, message: Some(reason) };

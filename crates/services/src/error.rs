@@ -1,7 +1,7 @@
 //! The one error type of the use cases, and how storage errors map onto it.
 
 use domain::{ConversationStatus, UserRole};
-use ports::StoreError;
+use ports::{ConflictKind, StoreError};
 
 /// Why a use case refused or failed.
 ///
@@ -10,7 +10,7 @@ use ports::StoreError;
 /// | variant | status |
 /// | --- | --- |
 /// | [`Forbidden`](Self::Forbidden), [`InvalidSignature`](Self::InvalidSignature) | 403 |
-/// | [`Invalid`](Self::Invalid), [`Rejected`](Self::Rejected) | 422 |
+/// | [`Invalid`](Self::Invalid), [`InvalidValue`](Self::InvalidValue), [`Rejected`](Self::Rejected) | 422 |
 /// | [`NotFound`](Self::NotFound) | 404 |
 /// | [`Conflict`](Self::Conflict), [`ConversationClosed`](Self::ConversationClosed) | 409 |
 /// | [`Unavailable`](Self::Unavailable) | 503 |
@@ -38,12 +38,21 @@ pub enum ServiceError {
         /// What is wrong with it.
         reason: String,
     },
+    /// A value the use case let through that the store refused (too long, out of range, not
+    /// storable); `field` names it when the store could tell.
+    #[error("{}", StoreError::Invalid { field: *field, reason })]
+    InvalidValue {
+        /// The input field at fault, when known.
+        field: Option<&'static str>,
+        /// What is wrong with it (never a name from inside the store).
+        reason: &'static str,
+    },
     /// No such resource in the principal's tenant.
     #[error("not found")]
     NotFound,
-    /// A uniqueness rule refused the change.
-    #[error("conflict: {0}")]
-    Conflict(String),
+    /// A uniqueness rule refused the change: which one.
+    #[error("{0}")]
+    Conflict(ConflictKind),
     /// The conversation is in a final state.
     #[error("conversation is closed ({0})")]
     ConversationClosed(ConversationStatus),
@@ -54,7 +63,8 @@ pub enum ServiceError {
     /// A dependency could not be reached; retrying later may help.
     #[error("service unavailable: {0}")]
     Unavailable(String),
-    /// Stored data could not be used (a bug or a manual edit). Log it, answer blandly.
+    /// Stored data could not be used, or the store failed unexpectedly (a bug, a manual edit,
+    /// a schema out of step). Log it, answer blandly.
     #[error("internal error: {0}")]
     Internal(String),
 }
@@ -71,9 +81,9 @@ impl ServiceError {
         match self {
             Self::Forbidden { .. } => "forbidden",
             Self::InvalidSignature(_) => "invalid_signature",
-            Self::Invalid { .. } => "invalid_input",
+            Self::Invalid { .. } | Self::InvalidValue { .. } => "invalid_input",
             Self::NotFound => "not_found",
-            Self::Conflict(_) => "conflict",
+            Self::Conflict(kind) => kind.code(),
             Self::ConversationClosed(_) => "conversation_closed",
             Self::Rejected(_) => "rejected",
             Self::Unavailable(_) => "unavailable",
@@ -86,13 +96,14 @@ impl From<StoreError> for ServiceError {
     fn from(error: StoreError) -> Self {
         match error {
             StoreError::NotFound => Self::NotFound,
-            StoreError::Conflict(what) => Self::Conflict(what),
+            StoreError::Conflict(kind) => Self::Conflict(kind),
+            StoreError::Invalid { field, reason } => Self::InvalidValue { field, reason },
             StoreError::ConversationClosed(status) => Self::ConversationClosed(status),
             StoreError::Rejected(why) => Self::Rejected(why),
             limit @ StoreError::LimitReached { .. } => Self::invalid("name", limit),
             StoreError::ClosureSuperseded => Self::Rejected(StoreError::ClosureSuperseded.to_string()),
             StoreError::Unavailable(why) => Self::Unavailable(why),
-            StoreError::Corrupt(why) => Self::Internal(why),
+            StoreError::Corrupt(why) | StoreError::Internal(why) => Self::Internal(why),
         }
     }
 }
@@ -105,7 +116,14 @@ mod tests {
     fn store_errors_map_one_to_one() {
         let cases = [
             (StoreError::NotFound, ServiceError::NotFound),
-            (StoreError::Conflict("email".into()), ServiceError::Conflict("email".into())),
+            (
+                StoreError::Conflict(ConflictKind::EmailTaken),
+                ServiceError::Conflict(ConflictKind::EmailTaken),
+            ),
+            (
+                StoreError::Invalid { field: Some("name"), reason: "is too long" },
+                ServiceError::InvalidValue { field: Some("name"), reason: "is too long" },
+            ),
             (
                 StoreError::ConversationClosed(ConversationStatus::Expired),
                 ServiceError::ConversationClosed(ConversationStatus::Expired),
@@ -113,6 +131,7 @@ mod tests {
             (StoreError::Rejected("too long".into()), ServiceError::Rejected("too long".into())),
             (StoreError::Unavailable("down".into()), ServiceError::Unavailable("down".into())),
             (StoreError::Corrupt("bad row".into()), ServiceError::Internal("bad row".into())),
+            (StoreError::Internal("denied".into()), ServiceError::Internal("denied".into())),
         ];
         for (store, service) in cases {
             assert_eq!(ServiceError::from(store), service);
@@ -131,7 +150,10 @@ mod tests {
         );
         let codes = [
             ServiceError::NotFound.code(),
-            ServiceError::Conflict(String::new()).code(),
+            ServiceError::Conflict(ConflictKind::EmailTaken).code(),
+            ServiceError::Conflict(ConflictKind::AccountSidTaken).code(),
+            ServiceError::Conflict(ConflictKind::Other).code(),
+            ServiceError::InvalidValue { field: None, reason: "is too long" }.code(),
             ServiceError::ConversationClosed(ConversationStatus::Failed).code(),
             ServiceError::Rejected(String::new()).code(),
             ServiceError::Unavailable(String::new()).code(),
@@ -139,7 +161,17 @@ mod tests {
         ];
         assert_eq!(
             codes,
-            ["not_found", "conflict", "conversation_closed", "rejected", "unavailable", "internal"]
+            [
+                "not_found",
+                "email_taken",
+                "account_sid_taken",
+                "conflict",
+                "invalid_input",
+                "conversation_closed",
+                "rejected",
+                "unavailable",
+                "internal"
+            ]
         );
     }
 }

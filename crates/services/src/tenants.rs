@@ -74,7 +74,8 @@ impl TenantService {
     ///
     /// # Errors
     /// [`ServiceError::Invalid`] naming `name`, `email`, `admin_name` or `admin_email`;
-    /// [`ServiceError::Conflict`] when the address is already a tenant's; storage errors.
+    /// [`ServiceError::Conflict`] (`EmailTaken`) when the address is already a tenant's; storage
+    /// errors.
     #[tracing::instrument(skip_all)]
     pub async fn create_owner(
         &self,
@@ -128,7 +129,8 @@ impl TenantService {
     ///
     /// # Errors
     /// [`ServiceError::Forbidden`]; [`ServiceError::Invalid`] naming `name` or `email`;
-    /// [`ServiceError::Conflict`] when the address is taken in the tenant; storage errors.
+    /// [`ServiceError::Conflict`] (`EmailTaken`) when the address is taken in the tenant; storage
+    /// errors.
     #[tracing::instrument(skip_all, fields(owner_id = %principal.owner_id))]
     pub async fn create_user(&self, principal: &Principal, input: CreateUser) -> Result<User, ServiceError> {
         require(principal, UserRole::Admin)?;

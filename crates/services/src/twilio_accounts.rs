@@ -47,8 +47,8 @@ impl TwilioAccountService {
     ///
     /// # Errors
     /// [`ServiceError::Forbidden`]; [`ServiceError::Invalid`] naming `account_sid`,
-    /// `auth_token`, `friendly_name` or `phone_numbers`; [`ServiceError::Conflict`] when the
-    /// Account SID is already registered; storage errors.
+    /// `auth_token`, `friendly_name` or `phone_numbers`; [`ServiceError::Conflict`]
+    /// (`AccountSidTaken`) when the Account SID is already registered; storage errors.
     #[tracing::instrument(skip_all, fields(owner_id = %principal.owner_id))]
     pub async fn create(
         &self,

@@ -11,7 +11,7 @@ use std::time::Duration;
 use adapters_postgres::run_migrations;
 use diesel::sql_types::{BigInt, Bool, Text};
 use diesel::{QueryableByName, sql_query};
-use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl, SimpleAsyncConnection};
 use sha2::{Digest, Sha256};
 use tokio::sync::OnceCell;
 use url::Url;
@@ -140,6 +140,13 @@ impl TestDb {
     /// A connection as the schema owner.
     pub async fn owner_connection(&self) -> AsyncPgConnection {
         connect(&Url::parse(&self.owner_url()).expect("url")).await
+    }
+
+    /// Runs `sql` (one or more statements) as the owner: setup or damage that bypasses the
+    /// service, as an operator with `psql` could do.
+    pub async fn execute(&self, sql: &str) {
+        let mut conn = self.owner_connection().await;
+        conn.batch_execute(sql).await.unwrap_or_else(|e| panic!("{sql}: {e}"));
     }
 
     /// Counts rows with `sql` (which must select one `bigint` named `count`) as the owner.

@@ -83,7 +83,9 @@ impl std::fmt::Debug for CreateTwilioAccountIn {
 
 /// Adds a user to the tenant.
 #[utoipa::path(request_body = CreateUserIn,
-    responses((status = 201, body = UserOut), (status = 403, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)),
+    responses((status = 201, body = UserOut), (status = 403, body = Problem),
+        (status = 409, description = "`email_taken`: a user of the tenant has this address", body = Problem),
+        (status = 422, body = Problem)),
     security(("api_key" = [])), tag = "administration")]
 #[post("/users")]
 pub async fn create_user(
@@ -220,7 +222,9 @@ pub async fn set_feature_enabled(
 
 /// Registers a Twilio account; its token is stored encrypted and never returned.
 #[utoipa::path(request_body = CreateTwilioAccountIn,
-    responses((status = 201, body = TwilioAccountOut), (status = 403, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)),
+    responses((status = 201, body = TwilioAccountOut), (status = 403, body = Problem),
+        (status = 409, description = "`account_sid_taken`: the Account SID is registered (by any tenant)", body = Problem),
+        (status = 422, body = Problem)),
     security(("api_key" = [])), tag = "administration")]
 #[post("/twilio-accounts")]
 pub async fn create_twilio_account(

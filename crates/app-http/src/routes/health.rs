@@ -18,7 +18,8 @@ pub async fn health() -> HttpResponse {
 /// The service can do its work: the database answers within a second.
 #[utoipa::path(responses(
     (status = 200, description = "Ready", content_type = "application/json", example = json!({"status": "ready"})),
-    (status = 503, description = "The database does not answer", body = Problem)
+    (status = 503, description = "The database does not answer", body = Problem,
+        headers(("Retry-After" = u32, description = "Seconds to wait before asking again")))
 ), tag = "health")]
 #[get("/ready")]
 pub async fn ready(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {

@@ -74,7 +74,8 @@ fn escape_xml(text: &str) -> String {
         (status = 403, description = "Unknown account or invalid signature; nothing stored"),
         (status = 413, description = "The body is over the limit; nothing stored"),
         (status = 422, description = "A field is missing or invalid; nothing stored"),
-        (status = 503, description = "Neither the database nor the spool can take it, or the account cannot be looked up"),
+        (status = 503, description = "Neither the database nor the spool can take it, or the account cannot be looked up",
+            headers(("Retry-After" = u32, description = "Seconds to wait before trying again"))),
     ),
     tag = "webhooks"
 )]
@@ -112,7 +113,8 @@ async fn receive_inbound(
         (status = 403, description = "Unknown account or invalid signature"),
         (status = 413, description = "The body is over the limit"),
         (status = 422, description = "A field is missing or invalid"),
-        (status = 503, description = "Neither the database nor the spool can take it"),
+        (status = 503, description = "Neither the database nor the spool can take it",
+            headers(("Retry-After" = u32, description = "Seconds to wait before trying again"))),
     ),
     tag = "webhooks"
 )]

@@ -19,7 +19,7 @@ async fn users_are_created_listed_and_read() {
     assert_eq!(user["active"], true);
 
     let duplicate = json!({"name": "Other Bruno", "email": "bruno@acme.example", "role": "viewer"});
-    app.post("/api/v1/users", key, &duplicate).await.problem(409, "conflict");
+    app.post("/api/v1/users", key, &duplicate).await.problem(409, "email_taken");
     let bad_email = json!({"name": "X", "email": "not-an-address", "role": "agent"});
     app.post("/api/v1/users", key, &bad_email).await.invalid("email");
     let bad_role = json!({"name": "X", "email": "x@acme.example", "role": "owner"});
@@ -149,7 +149,7 @@ async fn twilio_accounts_are_registered_without_ever_showing_the_token() {
     assert_eq!(created["active"], true);
 
     let again = json!({"account_sid": account_sid(1), "auth_token": auth_token(2), "phone_numbers": ["+14155550101"]});
-    app.post("/api/v1/twilio-accounts", &key, &again).await.problem(409, "conflict");
+    app.post("/api/v1/twilio-accounts", &key, &again).await.problem(409, "account_sid_taken");
     let bad_sid = json!({"account_sid": "AC123", "auth_token": token, "phone_numbers": ["+14155550101"]});
     app.post("/api/v1/twilio-accounts", &key, &bad_sid).await.invalid("account_sid");
     let bad_token =

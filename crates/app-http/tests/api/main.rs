@@ -9,6 +9,7 @@ mod conversation_input;
 mod conversations;
 mod cross_tenant;
 mod delivery;
+mod errors;
 mod health_and_docs;
 mod messages;
 mod metrics;

@@ -12,7 +12,7 @@ use actix_web::http::StatusCode;
 use actix_web::http::header::{AUTHORIZATION, CONTENT_TYPE, HeaderMap};
 use actix_web::test::{self, TestRequest};
 use actix_web::web::{self, Bytes};
-use adapters_postgres::{PgStore, PoolSettings, TokenCipher, build_pool};
+use adapters_postgres::{InboundBatching, PgStore, PoolSettings, TokenCipher, build_pool};
 use adapters_spool::{RedbSpool, SpoolSettings};
 use app_http::state::AppState;
 use app_http::{server, wiring};
@@ -109,8 +109,8 @@ type Call = Box<dyn Fn(TestRequest) -> Pin<Box<dyn Future<Output = Response>>>>;
 pub struct TestApp {
     call: Call,
     pub state: web::Data<AppState>,
-    /// Kept so the database lives as long as the app; `None` for an unreachable store.
-    _db: Option<TestDb>,
+    /// The app's database (it lives as long as the app); `None` for an unreachable store.
+    db: Option<TestDb>,
     /// The spool's directory, removed with the app.
     _spool_dir: TempDir,
 }
@@ -161,7 +161,9 @@ fn state(store: PgStore) -> (AppState, TempDir) {
 
 fn store(settings: PoolSettings) -> PgStore {
     let pool = build_pool(&settings).expect("pool settings are valid");
+    // As `serve` builds it: inbound messages that arrive together are stored together.
     PgStore::new(pool, TokenCipher::from_hex(CIPHER_KEY).expect("a valid key"))
+        .with_inbound_batching(InboundBatching::default())
 }
 
 async fn build(state: AppState, spool_dir: TempDir, limit: usize, db: Option<TestDb>) -> TestApp {
@@ -176,7 +178,7 @@ async fn build(state: AppState, spool_dir: TempDir, limit: usize, db: Option<Tes
             Response { status, headers, body: test::read_body(response).await }
         })
     });
-    TestApp { call, state, _db: db, _spool_dir: spool_dir }
+    TestApp { call, state, db, _spool_dir: spool_dir }
 }
 
 /// A tenant made by an operator: its admin and the admin's first key.
@@ -199,6 +201,11 @@ impl TestApp {
     /// Sends a request as is.
     pub async fn send(&self, request: TestRequest) -> Response {
         (self.call)(request).await
+    }
+
+    /// Runs `sql` on the app's database as its owner, behind the service's back.
+    pub async fn execute_as_owner(&self, sql: &str) {
+        self.db.as_ref().expect("an app with a database").execute(sql).await;
     }
 
     /// `GET path` without credentials.

@@ -37,7 +37,8 @@ impl TwilioWebhookService {
         let now = self.clock.now();
         match self.apply_status(owner_id, parsed, now).await {
             Ok(update) => Ok(Receipt::Stored(update)),
-            Err(error @ StoreError::Unavailable(_)) => {
+            // Kept, as an inbound message is (see `receive_inbound`).
+            Err(error @ (StoreError::Unavailable(_) | StoreError::Internal(_))) => {
                 self.spool(SpooledKind::Status, verified, now, &error).await?;
                 Ok(Receipt::Spooled)
             }

@@ -73,7 +73,9 @@ impl TwilioWebhookService {
         let now = self.clock.now();
         match self.store_inbound(&verified.account, parsed, now).await {
             Ok(outcome) => Ok(Receipt::Stored(outcome)),
-            Err(error @ StoreError::Unavailable(_)) => {
+            // Twilio does not retry a failed webhook: a verified, valid message the store could
+            // not take, for whatever reason it did not pin on the message, is kept, not lost.
+            Err(error @ (StoreError::Unavailable(_) | StoreError::Internal(_))) => {
                 self.spool(SpooledKind::Inbound, verified, now, &error).await?;
                 Ok(Receipt::Spooled)
             }

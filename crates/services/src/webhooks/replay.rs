@@ -31,7 +31,8 @@ enum NotReplayed {
 impl From<StoreError> for NotReplayed {
     fn from(error: StoreError) -> Self {
         match error {
-            StoreError::Unavailable(_) => Self::Unavailable(error),
+            // An unexpected failure is no proof that the entry can never be stored: kept.
+            StoreError::Unavailable(_) | StoreError::Internal(_) => Self::Unavailable(error),
             other => Self::Never(other.to_string()),
         }
     }

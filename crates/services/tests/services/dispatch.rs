@@ -237,7 +237,7 @@ async fn a_provider_id_already_stored_fails_the_message_instead_of_sending_it_ag
         .queue
         .expect_mark_sent()
         .times(1)
-        .returning(|_, _, _, _| Err(ports::StoreError::Conflict("messages_provider_sid_idx".into())));
+        .returning(|_, _, _, _| Err(ports::StoreError::Conflict(ports::ConflictKind::MessageSidTaken)));
     setup
         .queue
         .expect_mark_failed()

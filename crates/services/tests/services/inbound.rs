@@ -336,7 +336,8 @@ async fn detection_skips_a_conversation_already_closed() {
 }
 
 #[tokio::test]
-async fn store_failures_other_than_unavailability_are_reported_not_spooled() {
+async fn a_stored_row_that_does_not_read_back_is_reported_not_spooled() {
+    // Corrupt data is about this tenant's rows: replaying the message later would meet it again.
     let mut setup = Setup::tenant(&[]);
     setup
         .messages

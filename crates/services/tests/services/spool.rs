@@ -62,6 +62,23 @@ async fn a_status_callback_the_database_cannot_take_is_spooled_and_acknowledged(
 }
 
 #[tokio::test]
+async fn a_message_the_store_failed_on_unexpectedly_is_spooled_rather_than_lost() {
+    // Twilio does not retry: whatever the store's failure was, it did not pin it on the message.
+    let failed = || StoreError::Internal("permission denied for table messages".into());
+    let fields = Fields::inbound("oi");
+    let mut setup = Setup::tenant(&[]).no_detection();
+    setup.messages.expect_store_inbound().times(1).returning(move |_, _, _, _| Err(failed()));
+    let setup = pushing(setup, spooled(SpooledKind::Inbound, &fields), Ok(SpoolSeq(9)));
+    assert_eq!(setup.inbound(fields).await, Ok(Receipt::Spooled));
+
+    let fields = Fields::status("delivered");
+    let mut setup = Setup::tenant(&[]);
+    setup.messages.expect_apply_delivery_status().times(1).returning(move |_, _, _, _, _| Err(failed()));
+    let setup = pushing(setup, spooled(SpooledKind::Status, &fields), Ok(SpoolSeq(10)));
+    assert_eq!(setup.status(fields).await, Ok(Receipt::Spooled));
+}
+
+#[tokio::test]
 async fn a_full_or_failing_spool_makes_the_webhook_unavailable() {
     for error in [SpoolError::Full, SpoolError::Storage("disk full".into())] {
         let fields = Fields::inbound("oi");
@@ -230,6 +247,20 @@ async fn drain_stalls_rather_than_bury_when_the_accounts_token_cannot_be_decrypt
     // messages that were verified when they arrived.
     let mut setup = Setup::new().spool_holding(vec![inbound_entry(1)]).stores_nothing();
     setup.accounts.expect_webhook_account().times(1).returning(|_| Err(StoreError::Corrupt("token".into())));
+    setup.spool.expect_remove().never();
+    setup.spool.expect_bury().never();
+    assert_eq!(setup.drain().await, Ok(DrainReport { replayed: 0, buried: 0, stalled: true }));
+}
+
+#[tokio::test]
+async fn drain_stalls_rather_than_bury_when_the_store_fails_unexpectedly() {
+    let mut setup =
+        Setup::new().account_found(&[], 1).spool_holding(vec![inbound_entry(1), inbound_entry(2)]);
+    setup
+        .messages
+        .expect_store_inbound()
+        .times(1)
+        .returning(|_, _, _, _| Err(StoreError::Internal("permission denied for table messages".into())));
     setup.spool.expect_remove().never();
     setup.spool.expect_bury().never();
     assert_eq!(setup.drain().await, Ok(DrainReport { replayed: 0, buried: 0, stalled: true }));

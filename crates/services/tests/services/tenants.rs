@@ -2,7 +2,7 @@ use std::sync::Arc;
 
 use domain::{ApiKey, ApiKeyId, Email, Owner, SecretString, User, UserId, UserRole};
 use mockall::predicate::eq;
-use ports::{IssuedApiKey, MockApiKeyIssuer, MockTenantDirectory, OwnerCreated, StoreError};
+use ports::{ConflictKind, IssuedApiKey, MockApiKeyIssuer, MockTenantDirectory, OwnerCreated, StoreError};
 use services::{
     CreateApiKey, CreateUser, FIRST_KEY_NAME, MAX_API_KEY_LEN, NewOwnerRequest, ServiceError, TenantService,
 };
@@ -119,7 +119,7 @@ async fn create_owner_takes_an_explicit_admin() {
         .expect_create_owner()
         .withf(|input, _| input.admin.name == "Bia" && input.admin.email.as_str() == "bia@acme.com")
         .times(1)
-        .returning(|_, _| Err(StoreError::Conflict("email".into())));
+        .returning(|_, _| Err(StoreError::Conflict(ConflictKind::EmailTaken)));
     let request = NewOwnerRequest {
         admin_name: Some("Bia".into()),
         admin_email: Some("bia@acme.com".into()),
@@ -127,7 +127,7 @@ async fn create_owner_takes_an_explicit_admin() {
     };
     assert_eq!(
         setup.service().create_owner(request).await.unwrap_err(),
-        ServiceError::Conflict("email".into())
+        ServiceError::Conflict(ConflictKind::EmailTaken)
     );
 }
 
@@ -223,10 +223,10 @@ async fn create_user_refuses_bad_input_agents_and_duplicates() {
         .directory
         .expect_create_user()
         .times(1)
-        .returning(|_, _, _| Err(StoreError::Conflict("email taken".into())));
+        .returning(|_, _, _| Err(StoreError::Conflict(ConflictKind::EmailTaken)));
     assert_eq!(
         setup.service().create_user(&admin(), valid).await,
-        Err(ServiceError::Conflict("email taken".into()))
+        Err(ServiceError::Conflict(ConflictKind::EmailTaken))
     );
 }
 

@@ -81,10 +81,10 @@ async fn create_refuses_agents_and_duplicate_sids() {
     accounts
         .expect_create_twilio_account()
         .times(1)
-        .returning(|_, _, _| Err(StoreError::Conflict("account_sid".into())));
+        .returning(|_, _, _| Err(StoreError::Conflict(ports::ConflictKind::AccountSidTaken)));
     assert_eq!(
         service(accounts).create(&admin(), input()).await,
-        Err(ServiceError::Conflict("account_sid".into()))
+        Err(ServiceError::Conflict(ports::ConflictKind::AccountSidTaken))
     );
 }
 

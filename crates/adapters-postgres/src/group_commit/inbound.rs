@@ -1,0 +1,314 @@
+//! The inbound message's statement, alone and in batches.
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use diesel::pg::Pg;
+use diesel::query_builder::{AstPass, Query, QueryFragment, QueryId};
+use diesel::result::{DatabaseErrorKind, Error as DieselError};
+use diesel::sql_types::{Array, Bool, Int4, Int8, Jsonb, Nullable, Text, Timestamptz, Uuid as SqlUuid};
+use diesel::{Expression, QueryResult, Selectable};
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use ports::StoreError;
+use uuid::Uuid;
+
+use super::{Grouped, out_of_order};
+use crate::error::map_diesel;
+use crate::rows::{ConversationRow, MessageRow};
+
+/// `app_receive_inbound(…)`: an inbound message in one statement (see the migration
+/// `000005_inbound_one_round_trip`): the conversation it landed in, the stored message, whether
+/// the conversation opened, whether it was a duplicate, and the turns before it in closure
+/// detection's window (sender, body, time).
+pub(crate) struct ReceiveInbound {
+    pub candidate: ConversationRow,
+    pub message: MessageRow,
+    pub window: i32,
+    pub at: DateTime<Utc>,
+}
+
+/// The statement's identity in diesel's cache: one SQL text whatever the values.
+pub(crate) struct ReceiveInboundStatement;
+
+impl QueryId for ReceiveInbound {
+    type QueryId = ReceiveInboundStatement;
+    const HAS_STATIC_QUERY_ID: bool = true;
+}
+
+impl QueryFragment<Pg> for ReceiveInbound {
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Pg>) -> QueryResult<()> {
+        let (c, m) = (&self.candidate, &self.message);
+        out.push_sql("SELECT * FROM app_receive_inbound(");
+        out.push_bind_param::<SqlUuid, _>(&c.owner_id)?;
+        out.push_sql(", ");
+        out.push_bind_param::<SqlUuid, _>(&c.id)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Text, _>(&c.channel)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Text, _>(&c.customer_phone)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Text, _>(&c.business_phone)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Jsonb, _>(&c.context)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Jsonb, _>(&c.metadata)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Timestamptz, _>(&c.expires_at)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Int4, _>(&c.idle_timeout_seconds)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Int4, _>(&c.max_extension_seconds)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Timestamptz, _>(&c.max_expires_at)?;
+        out.push_sql(", ");
+        out.push_bind_param::<SqlUuid, _>(&m.id)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Text, _>(&m.direction)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Text, _>(&m.sender)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Text, _>(&m.message_type)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Nullable<Text>, _>(&m.body)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Jsonb, _>(&m.media)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Jsonb, _>(&m.context)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Jsonb, _>(&m.metadata)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Nullable<Text>, _>(&m.provider_sid)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Text, _>(&m.delivery_status)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Int4, _>(&self.window)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Timestamptz, _>(&self.at)?;
+        out.push_sql(")");
+        Ok(())
+    }
+}
+
+impl Query for ReceiveInbound {
+    /// [`ConversationRow`]'s columns, [`MessageRow`]'s, `created`, `duplicate`, and the window's
+    /// senders, bodies and times.
+    type SqlType = (
+        <<ConversationRow as Selectable<Pg>>::SelectExpression as Expression>::SqlType,
+        <<MessageRow as Selectable<Pg>>::SelectExpression as Expression>::SqlType,
+        Bool,
+        Bool,
+        Array<Text>,
+        Array<Nullable<Text>>,
+        Array<Timestamptz>,
+    );
+}
+
+/// A row of [`ReceiveInbound`].
+pub(crate) type ReceivedInboundRow =
+    (ConversationRow, MessageRow, bool, bool, Vec<String>, Vec<Option<String>>, Vec<DateTime<Utc>>);
+
+/// `app_receive_inbound(…)` for several inbound messages in one statement, so one round trip
+/// and one commit serve them all (group commit, see [`super`]): the messages'
+/// values travel as one array per argument, `unnest … WITH ORDINALITY` turns them back into
+/// rows, and the function runs once per row, laterally. A lateral call of a volatile function
+/// runs once per outer row, in the order `unnest` yields them (array order), and each call sees
+/// what the earlier ones wrote: two messages of one conversation in a batch are recorded in
+/// order, exactly as two statements would record them. Each result row carries its message's
+/// ordinal (1-based position in the arrays).
+#[derive(Default)]
+struct ReceiveInboundBatch {
+    owner_ids: Vec<Uuid>,
+    conversation_ids: Vec<Uuid>,
+    channels: Vec<String>,
+    customer_phones: Vec<String>,
+    business_phones: Vec<String>,
+    conversation_contexts: Vec<serde_json::Value>,
+    conversation_metadata: Vec<serde_json::Value>,
+    expires_at: Vec<DateTime<Utc>>,
+    idle_timeout_seconds: Vec<i32>,
+    max_extension_seconds: Vec<i32>,
+    max_expires_at: Vec<DateTime<Utc>>,
+    message_ids: Vec<Uuid>,
+    directions: Vec<String>,
+    senders: Vec<String>,
+    message_types: Vec<String>,
+    bodies: Vec<Option<String>>,
+    media: Vec<serde_json::Value>,
+    contexts: Vec<serde_json::Value>,
+    metadata: Vec<serde_json::Value>,
+    provider_sids: Vec<Option<String>>,
+    delivery_statuses: Vec<String>,
+    windows: Vec<i32>,
+    at: Vec<DateTime<Utc>>,
+}
+
+impl ReceiveInboundBatch {
+    /// Appends one message (its ordinal is the number of messages appended before it, plus 1).
+    fn push(&mut self, one: &ReceiveInbound) {
+        let (c, m) = (&one.candidate, &one.message);
+        self.owner_ids.push(c.owner_id);
+        self.conversation_ids.push(c.id);
+        self.channels.push(c.channel.clone());
+        self.customer_phones.push(c.customer_phone.clone());
+        self.business_phones.push(c.business_phone.clone());
+        self.conversation_contexts.push(c.context.clone());
+        self.conversation_metadata.push(c.metadata.clone());
+        self.expires_at.push(c.expires_at);
+        self.idle_timeout_seconds.push(c.idle_timeout_seconds);
+        self.max_extension_seconds.push(c.max_extension_seconds);
+        self.max_expires_at.push(c.max_expires_at);
+        self.message_ids.push(m.id);
+        self.directions.push(m.direction.clone());
+        self.senders.push(m.sender.clone());
+        self.message_types.push(m.message_type.clone());
+        self.bodies.push(m.body.clone());
+        self.media.push(m.media.clone());
+        self.contexts.push(m.context.clone());
+        self.metadata.push(m.metadata.clone());
+        self.provider_sids.push(m.provider_sid.clone());
+        self.delivery_statuses.push(m.delivery_status.clone());
+        self.windows.push(one.window);
+        self.at.push(one.at);
+    }
+}
+
+/// The statement's identity in diesel's cache: one SQL text whatever the number of messages.
+struct ReceiveInboundBatchStatement;
+
+impl QueryId for ReceiveInboundBatch {
+    type QueryId = ReceiveInboundBatchStatement;
+    const HAS_STATIC_QUERY_ID: bool = true;
+}
+
+impl QueryFragment<Pg> for ReceiveInboundBatch {
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Pg>) -> QueryResult<()> {
+        out.push_sql("SELECT t.ordinal, r.* FROM unnest(");
+        out.push_bind_param::<Array<SqlUuid>, _>(&self.owner_ids)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Array<SqlUuid>, _>(&self.conversation_ids)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Array<Text>, _>(&self.channels)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Array<Text>, _>(&self.customer_phones)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Array<Text>, _>(&self.business_phones)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Array<Jsonb>, _>(&self.conversation_contexts)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Array<Jsonb>, _>(&self.conversation_metadata)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Array<Timestamptz>, _>(&self.expires_at)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Array<Int4>, _>(&self.idle_timeout_seconds)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Array<Int4>, _>(&self.max_extension_seconds)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Array<Timestamptz>, _>(&self.max_expires_at)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Array<SqlUuid>, _>(&self.message_ids)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Array<Text>, _>(&self.directions)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Array<Text>, _>(&self.senders)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Array<Text>, _>(&self.message_types)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Array<Nullable<Text>>, _>(&self.bodies)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Array<Jsonb>, _>(&self.media)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Array<Jsonb>, _>(&self.contexts)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Array<Jsonb>, _>(&self.metadata)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Array<Nullable<Text>>, _>(&self.provider_sids)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Array<Text>, _>(&self.delivery_statuses)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Array<Int4>, _>(&self.windows)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Array<Timestamptz>, _>(&self.at)?;
+        out.push_sql(
+            ") WITH ORDINALITY AS t(owner_id, conversation_id, channel, customer_phone, business_phone, \
+             conversation_context, conversation_metadata, expires_at, idle_timeout_seconds, \
+             max_extension_seconds, max_expires_at, message_id, direction, sender, message_type, body, \
+             media, context, metadata, provider_sid, delivery_status, window_size, at, ordinal) \
+             CROSS JOIN LATERAL app_receive_inbound(t.owner_id, t.conversation_id, t.channel, \
+             t.customer_phone, t.business_phone, t.conversation_context, t.conversation_metadata, \
+             t.expires_at, t.idle_timeout_seconds, t.max_extension_seconds, t.max_expires_at, \
+             t.message_id, t.direction, t.sender, t.message_type, t.body, t.media, t.context, \
+             t.metadata, t.provider_sid, t.delivery_status, t.window_size, t.at) AS r \
+             ORDER BY t.ordinal",
+        );
+        Ok(())
+    }
+}
+
+impl Query for ReceiveInboundBatch {
+    /// The message's ordinal, then [`ReceiveInbound`]'s columns.
+    type SqlType = (
+        Int8,
+        <<ConversationRow as Selectable<Pg>>::SelectExpression as Expression>::SqlType,
+        <<MessageRow as Selectable<Pg>>::SelectExpression as Expression>::SqlType,
+        Bool,
+        Bool,
+        Array<Text>,
+        Array<Nullable<Text>>,
+        Array<Timestamptz>,
+    );
+}
+
+/// A row of [`ReceiveInboundBatch`]: the ordinal and the message's [`ReceivedInboundRow`].
+type ReceivedInboundBatchRow =
+    (i64, ConversationRow, MessageRow, bool, bool, Vec<String>, Vec<Option<String>>, Vec<DateTime<Utc>>);
+
+#[async_trait]
+impl Grouped for ReceiveInbound {
+    type Row = ReceivedInboundRow;
+
+    /// The statement raises a serialization failure, rolling itself back, when the same
+    /// MessageSid was committed concurrently (or the active conversation kept changing):
+    /// retried once, the second attempt answers it as the duplicate it is.
+    async fn run_one(&self, conn: &mut AsyncPgConnection) -> Result<ReceivedInboundRow, StoreError> {
+        let mut attempts = 0;
+        loop {
+            attempts += 1;
+            match self.get_result::<ReceivedInboundRow>(conn).await {
+                Err(DieselError::DatabaseError(DatabaseErrorKind::SerializationFailure, _))
+                    if attempts < 2 => {}
+                other => break other.map_err(map_diesel),
+            }
+        }
+    }
+
+    async fn run_batch(
+        batch: &[Self],
+        conn: &mut AsyncPgConnection,
+    ) -> Result<Vec<ReceivedInboundRow>, DieselError> {
+        let mut statement = ReceiveInboundBatch::default();
+        for one in batch {
+            statement.push(one);
+        }
+        let rows = statement.load::<ReceivedInboundBatchRow>(conn).await?;
+        rows.into_iter()
+            .zip(1..)
+            .map(
+                |((ordinal, conversation, message, created, duplicate, senders, bodies, times), expected)| {
+                    if ordinal == expected {
+                        Ok((conversation, message, created, duplicate, senders, bodies, times))
+                    } else {
+                        Err(out_of_order(ordinal, expected))
+                    }
+                },
+            )
+            .collect()
+    }
+
+    /// By the active-conversation key: the row each message updates (or inserts).
+    fn lock_order(&self, other: &Self) -> std::cmp::Ordering {
+        fn key(s: &ReceiveInbound) -> (Uuid, &str, &str, &str) {
+            let c = &s.candidate;
+            (c.owner_id, &c.channel, &c.business_phone, &c.customer_phone)
+        }
+        key(self).cmp(&key(other))
+    }
+}
