@@ -209,7 +209,15 @@ mod tests {
 
     fn encode(metrics: &Metrics) -> String {
         let pool = PoolStatus { max_size: 4, open: 0, idle: 0, waiting: 0 };
-        metrics.encode(&StoreSnapshot { pool, send_queue: None, spool: None, at: Utc::now() }).unwrap()
+        metrics
+            .encode(&StoreSnapshot {
+                pool,
+                send_queue: None,
+                spool: None,
+                batches: adapters_postgres::WebhookBatchStats::default(),
+                at: Utc::now(),
+            })
+            .unwrap()
     }
 
     #[track_caller]

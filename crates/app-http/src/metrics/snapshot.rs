@@ -4,9 +4,10 @@
 
 use std::sync::atomic::AtomicU64;
 
-use adapters_postgres::PoolStatus;
+use adapters_postgres::{BatchStats, PoolStatus, WebhookBatchStats};
 use chrono::{DateTime, Utc};
 use ports::{SendQueueDepth, SpoolStats};
+use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::registry::{Registry, Unit};
@@ -22,6 +23,8 @@ pub struct StoreSnapshot {
     pub send_queue: Option<SendQueueDepth>,
     /// The webhook spool; `None` when it could not be read (its series are left out).
     pub spool: Option<SpoolStats>,
+    /// Group commit of the webhook's statements, since the start.
+    pub batches: WebhookBatchStats,
     /// When it was read.
     pub at: DateTime<Utc>,
 }
@@ -41,6 +44,20 @@ fn by_state<T: LabelValues>(counts: [(T, i64); 2]) -> Family<Label<T>, Gauge> {
     let family = Family::<Label<T>, Gauge>::default();
     for (state, count) in counts {
         family.get_or_create(&Label(state)).set(count);
+    }
+    family
+}
+
+/// One counter per webhook statement (`statement` label), read from `field` of its stats.
+fn per_statement(
+    stats: &WebhookBatchStats,
+    field: fn(&BatchStats) -> u64,
+) -> Family<Vec<(&'static str, &'static str)>, Counter> {
+    let family = Family::<Vec<(&'static str, &'static str)>, Counter>::default();
+    for (statement, of) in
+        [("inbound", &stats.inbound), ("close", &stats.closes), ("propose_closure", &stats.proposals)]
+    {
+        family.get_or_create(&vec![("statement", statement)]).inc_by(field(of));
     }
     family
 }
@@ -65,6 +82,26 @@ impl StoreSnapshot {
             "db_pool_waiting",
             "Callers waiting for a database connection",
             gauge(pool.waiting),
+        );
+        registry.register(
+            "db_batches",
+            "Batches of the webhook's statements run as one statement (group commit), by statement",
+            per_statement(&self.batches, |b| b.batches),
+        );
+        registry.register(
+            "db_batched_statements",
+            "Webhook statements run inside those batches",
+            per_statement(&self.batches, |b| b.batched),
+        );
+        registry.register(
+            "db_single_statements",
+            "Webhook statements run alone (nothing else was queued)",
+            per_statement(&self.batches, |b| b.single),
+        );
+        registry.register(
+            "db_batch_fallbacks",
+            "Batches that failed and were run again one statement at a time",
+            per_statement(&self.batches, |b| b.fallbacks),
         );
         if let Some(queue) = self.send_queue {
             registry.register(
@@ -136,7 +173,13 @@ mod tests {
         let at = Utc.with_ymd_and_hms(2026, 11, 25, 12, 0, 30).unwrap();
         let depth =
             SendQueueDepth { due: 3, deferred: 4, oldest_due_at: Some(at - chrono::Duration::seconds(30)) };
-        let text = encode(&StoreSnapshot { pool: POOL, send_queue: Some(depth), spool: None, at });
+        let text = encode(&StoreSnapshot {
+            pool: POOL,
+            send_queue: Some(depth),
+            spool: None,
+            batches: WebhookBatchStats::default(),
+            at,
+        });
         for line in [
             "conversa_db_pool_connections{state=\"in_use\"} 3\n",
             "conversa_db_pool_connections{state=\"idle\"} 2\n",
@@ -152,8 +195,34 @@ mod tests {
 
     #[test]
     fn a_queue_that_could_not_be_counted_is_left_out() {
-        let text = encode(&StoreSnapshot { pool: POOL, send_queue: None, spool: None, at: Utc::now() });
+        let text = encode(&StoreSnapshot {
+            pool: POOL,
+            send_queue: None,
+            spool: None,
+            batches: WebhookBatchStats::default(),
+            at: Utc::now(),
+        });
         assert!(text.contains("conversa_db_pool_waiting 1\n"), "{text}");
         assert!(!text.contains("send_queue"), "{text}");
+    }
+
+    #[test]
+    fn group_commit_counters_are_labelled_by_statement() {
+        let batches = WebhookBatchStats {
+            inbound: BatchStats { batches: 7, batched: 90, single: 3, fallbacks: 1 },
+            closes: BatchStats { batches: 2, batched: 5, single: 4, fallbacks: 0 },
+            proposals: BatchStats::default(),
+        };
+        let text =
+            encode(&StoreSnapshot { pool: POOL, send_queue: None, spool: None, batches, at: Utc::now() });
+        for line in [
+            "conversa_db_batches_total{statement=\"inbound\"} 7\n",
+            "conversa_db_batched_statements_total{statement=\"inbound\"} 90\n",
+            "conversa_db_single_statements_total{statement=\"close\"} 4\n",
+            "conversa_db_batch_fallbacks_total{statement=\"inbound\"} 1\n",
+            "conversa_db_batches_total{statement=\"propose_closure\"} 0\n",
+        ] {
+            assert!(text.contains(line), "no `{}` in:\n{text}", line.trim_end());
+        }
     }
 }

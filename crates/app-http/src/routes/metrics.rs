@@ -43,6 +43,7 @@ pub async fn scrape(state: web::Data<AppState>, req: HttpRequest) -> Result<Http
             .await
             .inspect_err(|error| tracing::warn!(%error, "metrics: the webhook spool could not be read"))
             .ok(),
+        batches: state.store.webhook_batch_stats(),
         at,
     };
     let text = state.metrics.encode(&snapshot).map_err(|error| {
