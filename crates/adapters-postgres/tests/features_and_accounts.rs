@@ -105,6 +105,29 @@ async fn twilio_accounts_are_stored_listed_and_read_without_their_token() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn a_number_belongs_to_one_account_of_a_tenant_but_not_across_tenants() {
+    let db = TestDb::new().await;
+    let store = store(&db);
+    let acme = create_tenant(&store, "acme").await;
+    let beta = create_tenant(&store, "beta").await;
+    create_account(&store, acme.id(), 1, &["+5511940000001", "whatsapp:+5511940000001"]).await;
+
+    let overlapping = store
+        .create_twilio_account(acme.id(), new_account(2, &["+5511940000009", "+5511940000001"]), at(10))
+        .await;
+    assert_eq!(overlapping.map(drop), Err(StoreError::Conflict(ConflictKind::NumberTaken)));
+    // The same number on the WhatsApp channel is another sender.
+    let whatsapp_only =
+        store.create_twilio_account(acme.id(), new_account(3, &["whatsapp:+5511940000009"]), at(10)).await;
+    assert!(whatsapp_only.is_ok(), "{whatsapp_only:?}");
+    // Another tenant's accounts are not looked at: a tenant cannot block another's number.
+    let other_tenant =
+        store.create_twilio_account(beta.id(), new_account(4, &["+5511940000001"]), at(10)).await;
+    assert!(other_tenant.is_ok(), "{other_tenant:?}");
+    assert_eq!(db.count("SELECT count(*) AS count FROM twilio_accounts").await, 3);
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn a_registered_account_sid_conflicts_even_for_another_tenant() {
     let db = TestDb::new().await;
     let store = store(&db);

@@ -11,7 +11,7 @@ use crate::routes::{admin, conversations, docs, health, messages, metrics, webho
     info(title = "Conversa API", description = "Multi-tenant SMS and WhatsApp conversations over Twilio.
 
 Errors are `application/problem+json` with a stable `code`: 400 `bad_request`; 401 `unauthorized`; \
-403 `forbidden`, `invalid_signature`; 404 `not_found`; 409 `email_taken`, `account_sid_taken`, \
+403 `forbidden`, `invalid_signature`; 404 `not_found`; 409 `email_taken`, `account_sid_taken`, `number_taken`, \
 `conversation_closed`, `conflict`; 413 `payload_too_large`; 415 `unsupported_media_type`; \
 422 `invalid_input` (naming the `field` when known), `rejected`; 500 `internal` (its body carries \
 only the `request_id`, also sent as `x-request-id`); 503 `unavailable`, `not_ready`, with \

@@ -152,6 +152,7 @@ const fn conflicting_field(kind: ConflictKind) -> Option<&'static str> {
     match kind {
         ConflictKind::EmailTaken => Some("email"),
         ConflictKind::AccountSidTaken => Some("account_sid"),
+        ConflictKind::NumberTaken => Some("phone_numbers"),
         ConflictKind::MessageSidTaken | ConflictKind::Other => None,
     }
 }

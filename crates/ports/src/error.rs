@@ -64,6 +64,9 @@ pub enum ConflictKind {
     /// The Twilio Account SID is already registered (unique across tenants: webhooks find their
     /// tenant by it).
     AccountSidTaken,
+    /// A business number is already one of the tenant's other Twilio accounts' (unique within
+    /// the tenant: sends from a number and webhooks to it name one account).
+    NumberTaken,
     /// Another message of the tenant already has this provider id (Twilio MessageSid).
     MessageSidTaken,
     /// Any other uniqueness rule: ones the service's own ids and hashes keep (primary keys,
@@ -79,6 +82,7 @@ impl ConflictKind {
         match self {
             Self::EmailTaken => "email_taken",
             Self::AccountSidTaken => "account_sid_taken",
+            Self::NumberTaken => "number_taken",
             Self::MessageSidTaken => "message_sid_taken",
             Self::Other => "conflict",
         }
@@ -90,6 +94,7 @@ impl std::fmt::Display for ConflictKind {
         f.write_str(match self {
             Self::EmailTaken => "this email address is already in use",
             Self::AccountSidTaken => "this Twilio account is already registered",
+            Self::NumberTaken => "a number of the account belongs to another of the tenant's Twilio accounts",
             Self::MessageSidTaken => "a message with this provider id is already stored",
             Self::Other => "the change conflicts with existing data",
         })

@@ -175,7 +175,8 @@ pub trait TwilioAccountStore: Send + Sync {
     ///
     /// # Errors
     /// MUST return [`StoreError::Conflict`] with [`ConflictKind::AccountSidTaken`] when the
-    /// Account SID is already registered (by any tenant).
+    /// Account SID is already registered (by any tenant), and with [`ConflictKind::NumberTaken`]
+    /// when one of its numbers is already another account's of the same tenant.
     async fn create_twilio_account(
         &self,
         owner_id: OwnerId,

@@ -48,7 +48,8 @@ impl TwilioAccountService {
     /// # Errors
     /// [`ServiceError::Forbidden`]; [`ServiceError::Invalid`] naming `account_sid`,
     /// `auth_token`, `friendly_name` or `phone_numbers`; [`ServiceError::Conflict`]
-    /// (`AccountSidTaken`) when the Account SID is already registered; storage errors.
+    /// (`AccountSidTaken`) when the Account SID is already registered, (`NumberTaken`) when a
+    /// number is already another of the tenant's accounts'; storage errors.
     #[tracing::instrument(skip_all, fields(owner_id = %principal.owner_id))]
     pub async fn create(
         &self,

@@ -14,6 +14,7 @@ const UNIQUE: &[(&str, ConflictKind)] = &[
     ("owners_email_key", ConflictKind::EmailTaken),
     ("users_owner_id_email_key", ConflictKind::EmailTaken),
     ("twilio_accounts_account_sid_key", ConflictKind::AccountSidTaken),
+    ("twilio_accounts_number_taken", ConflictKind::NumberTaken),
     ("messages_provider_sid_idx", ConflictKind::MessageSidTaken),
 ];
 

@@ -223,7 +223,7 @@ pub async fn set_feature_enabled(
 /// Registers a Twilio account; its token is stored encrypted and never returned.
 #[utoipa::path(request_body = CreateTwilioAccountIn,
     responses((status = 201, body = TwilioAccountOut), (status = 403, body = Problem),
-        (status = 409, description = "`account_sid_taken`: the Account SID is registered (by any tenant)", body = Problem),
+        (status = 409, description = "`account_sid_taken`: the Account SID is registered (by any tenant); `number_taken`: a number is another of the tenant's accounts'", body = Problem),
         (status = 422, body = Problem)),
     security(("api_key" = [])), tag = "administration")]
 #[post("/twilio-accounts")]

@@ -50,6 +50,22 @@ async fn a_registered_account_sid_is_account_sid_taken_for_any_tenant() {
 }
 
 #[actix_web::test]
+async fn a_number_of_another_account_of_the_tenant_is_number_taken() {
+    let app = spawn_app().await;
+    let acme = app.tenant("acme").await.admin_key;
+    let account = |n| json!({"account_sid": account_sid(n), "auth_token": auth_token(n), "phone_numbers": ["+14155550107"]});
+    app.post("/api/v1/twilio-accounts", &acme, &account(7)).await.expect(201);
+
+    let response = app.post("/api/v1/twilio-accounts", &acme, &account(8)).await;
+    let problem = response.problem(409, "number_taken");
+    assert_eq!(problem["field"], "phone_numbers", "{problem}");
+    assert_no_store_names(&response);
+    // Another tenant may register the number on an account of its own.
+    let beta = app.tenant("beta").await.admin_key;
+    app.post("/api/v1/twilio-accounts", &beta, &account(9)).await.expect(201);
+}
+
+#[actix_web::test]
 async fn an_internal_error_answers_only_the_request_id() {
     let app = spawn_app().await;
     let key = app.tenant("acme").await.admin_key;

@@ -1,0 +1,2 @@
+DROP TRIGGER twilio_accounts_numbers_unique_per_tenant ON twilio_accounts;
+DROP FUNCTION app_twilio_numbers_unique_per_tenant();
