@@ -11,7 +11,8 @@
 //! stored at once, alone, by the single statement; batches form only when webhooks arrive
 //! faster than one flusher stores them.
 //!
-//! A batch is one transaction: it commits or rolls back whole. When it fails (a deadlock, the
+//! A batch is one explicit transaction, committed before anyone is answered (see [`flush`]): it
+//! commits or rolls back whole. When it fails (a deadlock, the
 //! same MessageSid committed concurrently, a value the database refuses), its statements run
 //! again one by one, each in its own transaction, so each gets its own answer and one bad
 //! message never fails another. A batch takes its row locks in one order (see
@@ -26,11 +27,12 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use async_trait::async_trait;
-use diesel::result::Error as DieselError;
-use diesel_async::AsyncPgConnection;
+use diesel::result::{DatabaseErrorKind, Error as DieselError};
+use diesel_async::{AsyncConnection, AsyncPgConnection};
 use ports::StoreError;
 use tokio::sync::{Mutex, mpsc, oneshot};
 
+use crate::error::map_diesel;
 use crate::pool::PgPool;
 
 pub(crate) use closure::{CloseDetected, ProposeClosure};
@@ -114,10 +116,11 @@ pub(crate) trait Grouped: Sized + Send + Sync + 'static {
     /// What the statement answers.
     type Row: Send + 'static;
 
-    /// Runs it alone, in its own transaction.
-    async fn run_one(&self, conn: &mut AsyncPgConnection) -> Result<Self::Row, StoreError>;
+    /// Runs it alone (inside the transaction [`run_alone`] opens).
+    async fn run_one(&self, conn: &mut AsyncPgConnection) -> Result<Self::Row, DieselError>;
 
-    /// Runs `batch` in one statement, answering one row per statement, in order.
+    /// Runs `batch` in one statement, answering one row per statement, in order (inside the
+    /// transaction [`flush`] opens).
     async fn run_batch(batch: &[Self], conn: &mut AsyncPgConnection) -> Result<Vec<Self::Row>, DieselError>;
 
     /// The order a batch runs in: that of the rows it locks, so two batches lock in one order.
@@ -237,7 +240,12 @@ async fn flush<S: Grouped>(pool: &PgPool, mut batch: Vec<Job<S>>, counters: &Cou
     batch.sort_by(|a, b| a.statement.lock_order(&b.statement));
     let (statements, replies): (Vec<S>, Vec<_>) =
         batch.into_iter().map(|job| (job.statement, job.reply)).unzip();
-    match S::run_batch(&statements, &mut conn).await {
+    // An explicit transaction, for durability: a statement on its own commits when the server
+    // reaches the protocol's Sync, after its rows; rows past the server's send buffer (8 KiB,
+    // a few messages of a batch) reach the client before that commit, and the client's query
+    // ends with the rows. Killed in between, PostgreSQL would lose a batch the webhooks had
+    // already acknowledged. `COMMIT`'s own answer comes after the commit is durable.
+    match conn.transaction(async |conn| S::run_batch(&statements, conn).await).await {
         Ok(rows) if rows.len() == statements.len() => {
             counters.batches.fetch_add(1, Ordering::Relaxed);
             counters.batched.fetch_add(rows.len() as u64, Ordering::Relaxed);
@@ -263,8 +271,24 @@ async fn flush<S: Grouped>(pool: &PgPool, mut batch: Vec<Job<S>>, counters: &Cou
 /// Runs each statement alone (its own transaction), in order.
 async fn run_each<S: Grouped>(conn: &mut AsyncPgConnection, batch: Vec<Job<S>>) {
     for job in batch {
-        let row = job.statement.run_one(conn).await;
+        let row = run_alone(conn, &job.statement).await;
         let _ = job.reply.send(row);
+    }
+}
+
+/// Runs one statement in a transaction of its own, committed (durably) when this returns: see
+/// [`flush`] for why not the statement's implicit one. The webhook's functions raise a
+/// serialization failure, rolling back, when the same MessageSid was committed concurrently
+/// (or the active conversation kept changing): retried once, the second attempt answers it
+/// as the duplicate it is.
+async fn run_alone<S: Grouped>(conn: &mut AsyncPgConnection, statement: &S) -> Result<S::Row, StoreError> {
+    let mut attempts = 0;
+    loop {
+        attempts += 1;
+        match conn.transaction(async |conn| statement.run_one(conn).await).await {
+            Err(DieselError::DatabaseError(DatabaseErrorKind::SerializationFailure, _)) if attempts < 2 => {}
+            other => break other.map_err(map_diesel),
+        }
     }
 }
 
@@ -284,7 +308,7 @@ pub(crate) async fn run<S: Grouped>(
         Some(group) => group.run(statement).await,
         None => {
             let mut conn = pool.get().await.map_err(|e| StoreError::Unavailable(e.to_string()))?;
-            statement.run_one(&mut conn).await
+            run_alone(&mut conn, &statement).await
         }
     }
 }

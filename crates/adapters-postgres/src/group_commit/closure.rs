@@ -9,11 +9,9 @@ use diesel::result::Error as DieselError;
 use diesel::sql_types::{Array, Bool, Float8, Int8, Jsonb, Nullable, Text, Timestamptz, Uuid as SqlUuid};
 use diesel::{Expression, QueryResult, Selectable};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
-use ports::StoreError;
 use uuid::Uuid;
 
 use super::{Grouped, out_of_order};
-use crate::error::map_diesel;
 use crate::rows::{AiResultRow, ConversationRow};
 
 /// `app_close_detected(…)`: closure detection's verdict in one statement (see the migration
@@ -149,8 +147,8 @@ impl Query for CloseDetectedBatch {
 impl Grouped for CloseDetected {
     type Row = CloseDetectedRow;
 
-    async fn run_one(&self, conn: &mut AsyncPgConnection) -> Result<CloseDetectedRow, StoreError> {
-        self.get_result(conn).await.map_err(map_diesel)
+    async fn run_one(&self, conn: &mut AsyncPgConnection) -> Result<CloseDetectedRow, DieselError> {
+        self.get_result(conn).await
     }
 
     async fn run_batch(
@@ -293,8 +291,8 @@ impl Query for ProposeClosureBatch {
 impl Grouped for ProposeClosure {
     type Row = ProposeClosureRow;
 
-    async fn run_one(&self, conn: &mut AsyncPgConnection) -> Result<ProposeClosureRow, StoreError> {
-        self.get_result(conn).await.map_err(map_diesel)
+    async fn run_one(&self, conn: &mut AsyncPgConnection) -> Result<ProposeClosureRow, DieselError> {
+        self.get_result(conn).await
     }
 
     async fn run_batch(

@@ -4,15 +4,13 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use diesel::pg::Pg;
 use diesel::query_builder::{AstPass, Query, QueryFragment, QueryId};
-use diesel::result::{DatabaseErrorKind, Error as DieselError};
+use diesel::result::Error as DieselError;
 use diesel::sql_types::{Array, Bool, Int4, Int8, Jsonb, Nullable, Text, Timestamptz, Uuid as SqlUuid};
 use diesel::{Expression, QueryResult, Selectable};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
-use ports::StoreError;
 use uuid::Uuid;
 
 use super::{Grouped, out_of_order};
-use crate::error::map_diesel;
 use crate::rows::{ConversationRow, MessageRow};
 
 /// `app_receive_inbound(…)`: an inbound message in one statement (see the migration
@@ -265,19 +263,8 @@ type ReceivedInboundBatchRow =
 impl Grouped for ReceiveInbound {
     type Row = ReceivedInboundRow;
 
-    /// The statement raises a serialization failure, rolling itself back, when the same
-    /// MessageSid was committed concurrently (or the active conversation kept changing):
-    /// retried once, the second attempt answers it as the duplicate it is.
-    async fn run_one(&self, conn: &mut AsyncPgConnection) -> Result<ReceivedInboundRow, StoreError> {
-        let mut attempts = 0;
-        loop {
-            attempts += 1;
-            match self.get_result::<ReceivedInboundRow>(conn).await {
-                Err(DieselError::DatabaseError(DatabaseErrorKind::SerializationFailure, _))
-                    if attempts < 2 => {}
-                other => break other.map_err(map_diesel),
-            }
-        }
+    async fn run_one(&self, conn: &mut AsyncPgConnection) -> Result<ReceivedInboundRow, DieselError> {
+        self.get_result(conn).await
     }
 
     async fn run_batch(

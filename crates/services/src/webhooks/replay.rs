@@ -1,8 +1,8 @@
 //! Replaying the spool: webhooks kept while the database was unavailable, stored once it
-//! answers, oldest first.
+//! answers, each conversation's oldest first.
 
 use domain::AccountSid;
-use ports::{SpooledKind, SpooledWebhook, StoreError};
+use ports::{SpoolSeq, SpooledKind, SpooledWebhook, StoreError};
 
 use super::delivery::parse_status;
 use super::inbound::parse_inbound;
@@ -47,46 +47,93 @@ impl From<ServiceError> for NotReplayed {
     }
 }
 
+/// The entries that must be replayed one after another, in arrival order: those of one
+/// conversation (an inbound message's account and numbers) or of one message (a status
+/// callback's MessageSid). Different lanes touch different rows and are replayed concurrently.
+fn lane(entry: &SpooledWebhook) -> (SpooledKind, String, String, String) {
+    let field = |name: &str| {
+        entry.fields.iter().find(|(key, _)| key == name).map(|(_, value)| value.clone()).unwrap_or_default()
+    };
+    match entry.kind {
+        SpooledKind::Inbound => (entry.kind, entry.account_sid.clone(), field("From"), field("To")),
+        SpooledKind::Status => (entry.kind, entry.account_sid.clone(), field("MessageSid"), String::new()),
+    }
+}
+
+/// What replaying one lane did.
+#[derive(Default)]
+struct LaneOutcome {
+    replayed: Vec<SpoolSeq>,
+    never: Vec<(SpoolSeq, String)>,
+    stalled: bool,
+}
+
 impl TwilioWebhookService {
-    /// Replays up to `batch` spooled webhooks in arrival order, each as of the time it was
-    /// received (its message id and timestamps are those of its arrival), through the same
-    /// parsing and storing as a live webhook. Storing is idempotent by `MessageSid`, so an entry
-    /// replayed twice, or one whose first attempt did reach the database, is stored once. The
-    /// signature was verified when the webhook arrived and is not checked again; the tenant's
-    /// auto-reply is not sent (Twilio already had its answer). Stops at the first entry the
-    /// database still cannot take; an entry that can never be stored (its account is gone, its
-    /// fields no longer fit the account) is buried, not retried forever.
+    /// Replays up to `batch` spooled webhooks, each as of the time it was received (its message
+    /// id and timestamps are those of its arrival), through the same parsing and storing as a
+    /// live webhook. Those of one conversation (or, for status callbacks, of one message) are
+    /// replayed one after another in arrival order; different conversations concurrently, so
+    /// the store can group them as it groups live webhooks (a spool of thousands drains in
+    /// seconds). Storing is idempotent by `MessageSid`, so an entry replayed twice, or one whose
+    /// first attempt did reach the database, is stored once. The signature was verified when
+    /// the webhook arrived and is not checked again; the tenant's auto-reply is not sent (Twilio
+    /// already had its answer). A conversation's replay stops at its first entry the database
+    /// still cannot take (the drain then reports itself stalled); an entry that can never be
+    /// stored (its account is gone, its fields no longer fit the account) is buried, not
+    /// retried forever.
     ///
     /// # Errors
     /// [`ServiceError::Unavailable`] when the spool itself fails.
     #[tracing::instrument(skip_all)]
     pub async fn drain_spool(&self, batch: usize) -> Result<DrainReport, ServiceError> {
         let spool_failed = |e: ports::SpoolError| ServiceError::Unavailable(e.to_string());
+        let mut lanes: Vec<Vec<(SpoolSeq, SpooledWebhook)>> = Vec::new();
+        let mut lane_of = std::collections::HashMap::new();
+        for (seq, entry) in self.spool.oldest(batch).await.map_err(spool_failed)? {
+            let index = *lane_of.entry(lane(&entry)).or_insert_with(|| {
+                lanes.push(Vec::new());
+                lanes.len() - 1
+            });
+            lanes[index].push((seq, entry));
+        }
+        let outcomes = futures::future::join_all(lanes.into_iter().map(|lane| self.replay_lane(lane))).await;
         let mut report = DrainReport::default();
         let mut replayed = Vec::new();
-        for (seq, entry) in self.spool.oldest(batch).await.map_err(spool_failed)? {
-            match self.replay(entry).await {
-                // Removed together after the batch: a crash before that replays them again,
-                // which stores nothing twice.
-                Ok(()) => replayed.push(seq),
-                Err(NotReplayed::Unavailable(error)) => {
-                    tracing::debug!(%error, seq = seq.0, "database still unavailable; spool kept");
-                    report.stalled = true;
-                    break;
-                }
-                Err(NotReplayed::Never(reason)) => {
-                    tracing::error!(seq = seq.0, %reason, "spooled webhook can never be stored; buried");
-                    self.spool.bury(seq, reason).await.map_err(spool_failed)?;
-                    report.buried += 1;
-                }
+        for outcome in outcomes {
+            replayed.extend(outcome.replayed);
+            report.stalled |= outcome.stalled;
+            // One at a time, after the replays: the spool's writes take turns anyway.
+            for (seq, reason) in outcome.never {
+                tracing::error!(seq = seq.0, %reason, "spooled webhook can never be stored; buried");
+                self.spool.bury(seq, reason).await.map_err(spool_failed)?;
+                report.buried += 1;
             }
         }
         report.replayed = replayed.len();
         if !replayed.is_empty() {
+            // Removed together after the batch: a crash before that replays them again, which
+            // stores nothing twice.
             self.spool.remove(replayed).await.map_err(spool_failed)?;
             tracing::info!(replayed = report.replayed, "spooled webhooks replayed");
         }
         Ok(report)
+    }
+
+    /// Replays one lane's entries in order, stopping at the first the database cannot take.
+    async fn replay_lane(&self, lane: Vec<(SpoolSeq, SpooledWebhook)>) -> LaneOutcome {
+        let mut outcome = LaneOutcome::default();
+        for (seq, entry) in lane {
+            match self.replay(entry).await {
+                Ok(()) => outcome.replayed.push(seq),
+                Err(NotReplayed::Unavailable(error)) => {
+                    tracing::debug!(%error, seq = seq.0, "database still unavailable; spool kept");
+                    outcome.stalled = true;
+                    break;
+                }
+                Err(NotReplayed::Never(reason)) => outcome.never.push((seq, reason)),
+            }
+        }
+        outcome
     }
 
     #[tracing::instrument(skip_all, fields(account_sid = %entry.account_sid, owner_id, conversation_id, message_id, message_sid))]

@@ -287,7 +287,8 @@ async fn drain_buries_entries_that_can_never_be_stored_and_goes_on() {
         .with(eq(domain::AccountSid::parse(GONE_ACCOUNT_SID).unwrap()))
         .times(1)
         .returning(|_| Ok(None));
-    let mut setup = setup.burying(1, "no longer active", &mut seq).burying(2, "`To`", &mut seq);
+    // Entries 3 and 4 are one conversation's (replayed in order), 1 and 2 each their own; the
+    // burials follow the replays, in arrival order.
     setup
         .messages
         .expect_store_inbound()
@@ -295,8 +296,12 @@ async fn drain_buries_entries_that_can_never_be_stored_and_goes_on() {
         .times(1)
         .in_sequence(&mut seq)
         .returning(|_, _, _, _| Err(StoreError::Rejected("lifetime exhausted".into())));
-    let setup =
-        setup.burying(3, "lifetime exhausted", &mut seq).replaying(4, &mut seq).removing(&[4], &mut seq);
+    let setup = setup
+        .replaying(4, &mut seq)
+        .burying(1, "no longer active", &mut seq)
+        .burying(2, "`To`", &mut seq)
+        .burying(3, "lifetime exhausted", &mut seq)
+        .removing(&[4], &mut seq);
     assert_eq!(setup.drain().await, Ok(DrainReport { replayed: 1, buried: 3, stalled: false }));
 }
 
