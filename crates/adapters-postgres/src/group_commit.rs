@@ -292,10 +292,20 @@ async fn run_alone<S: Grouped>(conn: &mut AsyncPgConnection, statement: &S) -> R
     }
 }
 
-/// A batch's rows came back in another order than its statements (never expected: the batch
-/// statements order by ordinal).
-fn out_of_order(ordinal: i64, expected: i64) -> DieselError {
-    DieselError::DeserializationError(format!("batch row {ordinal} where row {expected} was expected").into())
+/// A batch's rows, each behind its statement's ordinal, as the statements' own rows, checked to
+/// be in the statements' order (the batch statements order by ordinal).
+fn in_order<R>(rows: Vec<(i64, R)>) -> Result<Vec<R>, DieselError> {
+    rows.into_iter()
+        .zip(1..)
+        .map(|((ordinal, row), expected)| {
+            if ordinal == expected {
+                Ok(row)
+            } else {
+                let order = format!("batch row {ordinal} where row {expected} was expected");
+                Err(DieselError::DeserializationError(order.into()))
+            }
+        })
+        .collect()
 }
 
 /// Runs `statement` through `group` when there is one, else alone on a connection of `pool`.

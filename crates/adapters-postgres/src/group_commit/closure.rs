@@ -11,7 +11,7 @@ use diesel::{Expression, QueryResult, Selectable};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
-use super::{Grouped, out_of_order};
+use super::{Grouped, in_order};
 use crate::rows::{AiResultRow, ConversationRow};
 
 /// `app_close_detected(…)`: closure detection's verdict in one statement (see the migration
@@ -133,14 +133,7 @@ impl QueryFragment<Pg> for CloseDetectedBatch {
 
 impl Query for CloseDetectedBatch {
     /// The verdict's ordinal, then [`CloseDetected`]'s columns.
-    type SqlType = (
-        Int8,
-        Nullable<<<ConversationRow as Selectable<Pg>>::SelectExpression as Expression>::SqlType>,
-        Bool,
-        Bool,
-        Bool,
-        Nullable<<<AiResultRow as Selectable<Pg>>::SelectExpression as Expression>::SqlType>,
-    );
+    type SqlType = (Int8, <CloseDetected as Query>::SqlType);
 }
 
 #[async_trait]
@@ -168,18 +161,7 @@ impl Grouped for CloseDetected {
             statement.scores.push(one.score);
             statement.at.push(one.at);
         }
-        type Row = (i64, Option<ConversationRow>, bool, bool, bool, Option<AiResultRow>);
-        let rows = statement.load::<Row>(conn).await?;
-        rows.into_iter()
-            .zip(1..)
-            .map(|((ordinal, conversation, closed, in_conversation, latest, ai_result), expected)| {
-                if ordinal == expected {
-                    Ok((conversation, closed, in_conversation, latest, ai_result))
-                } else {
-                    Err(out_of_order(ordinal, expected))
-                }
-            })
-            .collect()
+        in_order(statement.load::<(i64, CloseDetectedRow)>(conn).await?)
     }
 
     /// By conversation: the row each verdict updates.
@@ -280,11 +262,7 @@ impl QueryFragment<Pg> for ProposeClosureBatch {
 
 impl Query for ProposeClosureBatch {
     /// The proposal's ordinal, then [`ProposeClosure`]'s columns.
-    type SqlType = (
-        Int8,
-        Nullable<<<ConversationRow as Selectable<Pg>>::SelectExpression as Expression>::SqlType>,
-        Bool,
-    );
+    type SqlType = (Int8, <ProposeClosure as Query>::SqlType);
 }
 
 #[async_trait]
@@ -309,17 +287,7 @@ impl Grouped for ProposeClosure {
             statement.reasons.push(one.reason.clone());
             statement.at.push(one.at);
         }
-        let rows = statement.load::<(i64, Option<ConversationRow>, bool)>(conn).await?;
-        rows.into_iter()
-            .zip(1..)
-            .map(|((ordinal, conversation, proposed), expected)| {
-                if ordinal == expected {
-                    Ok((conversation, proposed))
-                } else {
-                    Err(out_of_order(ordinal, expected))
-                }
-            })
-            .collect()
+        in_order(statement.load::<(i64, ProposeClosureRow)>(conn).await?)
     }
 
     /// By conversation: the row each proposal updates.

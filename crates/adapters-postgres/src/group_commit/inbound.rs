@@ -10,7 +10,7 @@ use diesel::{Expression, QueryResult, Selectable};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
-use super::{Grouped, out_of_order};
+use super::{Grouped, in_order};
 use crate::rows::{ConversationRow, MessageRow};
 
 /// `app_receive_inbound(…)`: an inbound message in one statement (see the migration
@@ -243,21 +243,8 @@ impl QueryFragment<Pg> for ReceiveInboundBatch {
 
 impl Query for ReceiveInboundBatch {
     /// The message's ordinal, then [`ReceiveInbound`]'s columns.
-    type SqlType = (
-        Int8,
-        <<ConversationRow as Selectable<Pg>>::SelectExpression as Expression>::SqlType,
-        <<MessageRow as Selectable<Pg>>::SelectExpression as Expression>::SqlType,
-        Bool,
-        Bool,
-        Array<Text>,
-        Array<Nullable<Text>>,
-        Array<Timestamptz>,
-    );
+    type SqlType = (Int8, <ReceiveInbound as Query>::SqlType);
 }
-
-/// A row of [`ReceiveInboundBatch`]: the ordinal and the message's [`ReceivedInboundRow`].
-type ReceivedInboundBatchRow =
-    (i64, ConversationRow, MessageRow, bool, bool, Vec<String>, Vec<Option<String>>, Vec<DateTime<Utc>>);
 
 #[async_trait]
 impl Grouped for ReceiveInbound {
@@ -275,19 +262,7 @@ impl Grouped for ReceiveInbound {
         for one in batch {
             statement.push(one);
         }
-        let rows = statement.load::<ReceivedInboundBatchRow>(conn).await?;
-        rows.into_iter()
-            .zip(1..)
-            .map(
-                |((ordinal, conversation, message, created, duplicate, senders, bodies, times), expected)| {
-                    if ordinal == expected {
-                        Ok((conversation, message, created, duplicate, senders, bodies, times))
-                    } else {
-                        Err(out_of_order(ordinal, expected))
-                    }
-                },
-            )
-            .collect()
+        in_order(statement.load::<(i64, ReceivedInboundRow)>(conn).await?)
     }
 
     /// By the active-conversation key: the row each message updates (or inserts).
