@@ -22,13 +22,14 @@
 
 mod closure;
 mod inbound;
+mod transaction;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use async_trait::async_trait;
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
-use diesel_async::{AsyncConnection, AsyncPgConnection};
+use diesel_async::AsyncPgConnection;
 use ports::StoreError;
 use tokio::sync::{Mutex, mpsc, oneshot};
 
@@ -37,6 +38,7 @@ use crate::pool::PgPool;
 
 pub(crate) use closure::{CloseDetected, ProposeClosure};
 pub(crate) use inbound::ReceiveInbound;
+use transaction::in_one_round_trip;
 
 /// How the webhook's statements are grouped (see the module documentation).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -116,12 +118,13 @@ pub(crate) trait Grouped: Sized + Send + Sync + 'static {
     /// What the statement answers.
     type Row: Send + 'static;
 
-    /// Runs it alone (inside the transaction [`run_alone`] opens).
-    async fn run_one(&self, conn: &mut AsyncPgConnection) -> Result<Self::Row, DieselError>;
+    /// Runs it alone (inside the transaction [`run_alone`] opens). The connection is shared: the
+    /// statement is pipelined between that transaction's `BEGIN` and `COMMIT`.
+    async fn run_one(&self, conn: &AsyncPgConnection) -> Result<Self::Row, DieselError>;
 
     /// Runs `batch` in one statement, answering one row per statement, in order (inside the
-    /// transaction [`flush`] opens).
-    async fn run_batch(batch: &[Self], conn: &mut AsyncPgConnection) -> Result<Vec<Self::Row>, DieselError>;
+    /// transaction [`flush`] opens, pipelined as [`Grouped::run_one`] is).
+    async fn run_batch(batch: &[Self], conn: &AsyncPgConnection) -> Result<Vec<Self::Row>, DieselError>;
 
     /// The order a batch runs in: that of the rows it locks, so two batches lock in one order.
     /// Equal for statements on the same row, which keep their arrival order.
@@ -222,7 +225,7 @@ async fn flush_forever<S: Grouped>(
 }
 
 async fn flush<S: Grouped>(pool: &PgPool, mut batch: Vec<Job<S>>, counters: &Counters) {
-    let mut conn = match pool.get().await {
+    let conn = match pool.get().await {
         Ok(conn) => conn,
         Err(error) => {
             for job in batch {
@@ -233,19 +236,15 @@ async fn flush<S: Grouped>(pool: &PgPool, mut batch: Vec<Job<S>>, counters: &Cou
     };
     if batch.len() == 1 {
         counters.single.fetch_add(1, Ordering::Relaxed);
-        run_each(&mut conn, batch).await;
+        run_each(&conn, batch).await;
         return;
     }
     // Stable: statements on one row keep their arrival order.
     batch.sort_by(|a, b| a.statement.lock_order(&b.statement));
     let (statements, replies): (Vec<S>, Vec<_>) =
         batch.into_iter().map(|job| (job.statement, job.reply)).unzip();
-    // An explicit transaction, for durability: a statement on its own commits when the server
-    // reaches the protocol's Sync, after its rows; rows past the server's send buffer (8 KiB,
-    // a few messages of a batch) reach the client before that commit, and the client's query
-    // ends with the rows. Killed in between, PostgreSQL would lose a batch the webhooks had
-    // already acknowledged. `COMMIT`'s own answer comes after the commit is durable.
-    match conn.transaction(async |conn| S::run_batch(&statements, conn).await).await {
+    // An explicit transaction, for durability: see [`transaction`].
+    match in_one_round_trip(&conn, S::run_batch(&statements, &conn)).await {
         Ok(rows) if rows.len() == statements.len() => {
             counters.batches.fetch_add(1, Ordering::Relaxed);
             counters.batched.fetch_add(rows.len() as u64, Ordering::Relaxed);
@@ -263,13 +262,13 @@ async fn flush<S: Grouped>(pool: &PgPool, mut batch: Vec<Job<S>>, counters: &Cou
             tracing::debug!(%error, size = statements.len(), "batch failed; running its statements one by one");
             counters.fallbacks.fetch_add(1, Ordering::Relaxed);
             let jobs = statements.into_iter().zip(replies).map(|(statement, reply)| Job { statement, reply });
-            run_each(&mut conn, jobs.collect()).await;
+            run_each(&conn, jobs.collect()).await;
         }
     }
 }
 
 /// Runs each statement alone (its own transaction), in order.
-async fn run_each<S: Grouped>(conn: &mut AsyncPgConnection, batch: Vec<Job<S>>) {
+async fn run_each<S: Grouped>(conn: &AsyncPgConnection, batch: Vec<Job<S>>) {
     for job in batch {
         let row = run_alone(conn, &job.statement).await;
         let _ = job.reply.send(row);
@@ -277,15 +276,15 @@ async fn run_each<S: Grouped>(conn: &mut AsyncPgConnection, batch: Vec<Job<S>>) 
 }
 
 /// Runs one statement in a transaction of its own, committed (durably) when this returns: see
-/// [`flush`] for why not the statement's implicit one. The webhook's functions raise a
+/// [`transaction`] for why not the statement's implicit one. The webhook's functions raise a
 /// serialization failure, rolling back, when the same MessageSid was committed concurrently
 /// (or the active conversation kept changing): retried once, the second attempt answers it
 /// as the duplicate it is.
-async fn run_alone<S: Grouped>(conn: &mut AsyncPgConnection, statement: &S) -> Result<S::Row, StoreError> {
+async fn run_alone<S: Grouped>(conn: &AsyncPgConnection, statement: &S) -> Result<S::Row, StoreError> {
     let mut attempts = 0;
     loop {
         attempts += 1;
-        match conn.transaction(async |conn| statement.run_one(conn).await).await {
+        match in_one_round_trip(conn, statement.run_one(conn)).await {
             Err(DieselError::DatabaseError(DatabaseErrorKind::SerializationFailure, _)) if attempts < 2 => {}
             other => break other.map_err(map_diesel),
         }
@@ -317,8 +316,8 @@ pub(crate) async fn run<S: Grouped>(
     match group {
         Some(group) => group.run(statement).await,
         None => {
-            let mut conn = pool.get().await.map_err(|e| StoreError::Unavailable(e.to_string()))?;
-            run_alone(&mut conn, &statement).await
+            let conn = pool.get().await.map_err(|e| StoreError::Unavailable(e.to_string()))?;
+            run_alone(&conn, &statement).await
         }
     }
 }

@@ -140,13 +140,14 @@ impl Query for CloseDetectedBatch {
 impl Grouped for CloseDetected {
     type Row = CloseDetectedRow;
 
-    async fn run_one(&self, conn: &mut AsyncPgConnection) -> Result<CloseDetectedRow, DieselError> {
-        self.get_result(conn).await
+    async fn run_one(&self, conn: &AsyncPgConnection) -> Result<CloseDetectedRow, DieselError> {
+        let mut conn = conn;
+        self.get_result(&mut conn).await
     }
 
     async fn run_batch(
         batch: &[Self],
-        conn: &mut AsyncPgConnection,
+        conn: &AsyncPgConnection,
     ) -> Result<Vec<CloseDetectedRow>, DieselError> {
         let mut statement = CloseDetectedBatch::default();
         for one in batch {
@@ -161,7 +162,8 @@ impl Grouped for CloseDetected {
             statement.scores.push(one.score);
             statement.at.push(one.at);
         }
-        in_order(statement.load::<(i64, CloseDetectedRow)>(conn).await?)
+        let mut conn = conn;
+        in_order(statement.load::<(i64, CloseDetectedRow)>(&mut conn).await?)
     }
 
     /// By conversation: the row each verdict updates.
@@ -269,13 +271,14 @@ impl Query for ProposeClosureBatch {
 impl Grouped for ProposeClosure {
     type Row = ProposeClosureRow;
 
-    async fn run_one(&self, conn: &mut AsyncPgConnection) -> Result<ProposeClosureRow, DieselError> {
-        self.get_result(conn).await
+    async fn run_one(&self, conn: &AsyncPgConnection) -> Result<ProposeClosureRow, DieselError> {
+        let mut conn = conn;
+        self.get_result(&mut conn).await
     }
 
     async fn run_batch(
         batch: &[Self],
-        conn: &mut AsyncPgConnection,
+        conn: &AsyncPgConnection,
     ) -> Result<Vec<ProposeClosureRow>, DieselError> {
         let mut statement = ProposeClosureBatch::default();
         for one in batch {
@@ -287,7 +290,8 @@ impl Grouped for ProposeClosure {
             statement.reasons.push(one.reason.clone());
             statement.at.push(one.at);
         }
-        in_order(statement.load::<(i64, ProposeClosureRow)>(conn).await?)
+        let mut conn = conn;
+        in_order(statement.load::<(i64, ProposeClosureRow)>(&mut conn).await?)
     }
 
     /// By conversation: the row each proposal updates.

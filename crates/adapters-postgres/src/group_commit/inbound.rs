@@ -250,19 +250,21 @@ impl Query for ReceiveInboundBatch {
 impl Grouped for ReceiveInbound {
     type Row = ReceivedInboundRow;
 
-    async fn run_one(&self, conn: &mut AsyncPgConnection) -> Result<ReceivedInboundRow, DieselError> {
-        self.get_result(conn).await
+    async fn run_one(&self, conn: &AsyncPgConnection) -> Result<ReceivedInboundRow, DieselError> {
+        let mut conn = conn;
+        self.get_result(&mut conn).await
     }
 
     async fn run_batch(
         batch: &[Self],
-        conn: &mut AsyncPgConnection,
+        conn: &AsyncPgConnection,
     ) -> Result<Vec<ReceivedInboundRow>, DieselError> {
         let mut statement = ReceiveInboundBatch::default();
         for one in batch {
             statement.push(one);
         }
-        in_order(statement.load::<(i64, ReceivedInboundRow)>(conn).await?)
+        let mut conn = conn;
+        in_order(statement.load::<(i64, ReceivedInboundRow)>(&mut conn).await?)
     }
 
     /// By the active-conversation key: the row each message updates (or inserts).
