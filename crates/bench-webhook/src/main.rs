@@ -100,6 +100,10 @@ struct Args {
     /// The service's `CONVERSA_HTTP_WORKERS` (0, its default: one per core).
     #[arg(long, default_value_t = 0)]
     http_workers: usize,
+    /// More of the service's configuration, `NAME=value` (repeatable), for measuring a setting
+    /// (say `CONVERSA_DB_INBOUND_FLUSHERS=3`); the figures compare the defaults.
+    #[arg(long = "service-env", value_parser = service_setting)]
+    service_env: Vec<(String, String)>,
     /// The tenant's closure grace period (`closure_detection.config.grace_seconds`). 0, the
     /// default here, closes each farewell's conversation at once, the load shape the figures
     /// compare (a fifth of the messages a farewell that closes the conversation); the service's
@@ -194,10 +198,11 @@ async fn main() -> anyhow::Result<()> {
     let field = |name: &str| owner[name].as_str().map(str::to_owned).context("owner create: missing field");
     let tenant = Tenant::new(field("owner_id")?, field("api_key")?, BUSINESS);
 
-    let service_env = [
-        ("CONVERSA_LOG_FILTER", args.log_filter.clone()),
-        ("CONVERSA_HTTP_WORKERS", args.http_workers.to_string()),
+    let mut service_env = vec![
+        ("CONVERSA_LOG_FILTER".to_owned(), args.log_filter.clone()),
+        ("CONVERSA_HTTP_WORKERS".to_owned(), args.http_workers.to_string()),
     ];
+    service_env.extend(args.service_env.iter().cloned());
     let server = conversa.serve(&work_dir.join("server.log"), &service_env).await?;
     register_account(&server, &tenant).await?;
     set_closure_grace(&server, &tenant, args.closure_grace_seconds).await?;
@@ -291,6 +296,7 @@ async fn main() -> anyhow::Result<()> {
         warmup: args.warmup,
         customers: args.customers,
         http_workers: args.http_workers,
+        service_env: args.service_env.clone(),
         peer_workers: args.peer_workers,
         peer_processes,
         probe_connections: args.probe_connections,
@@ -461,4 +467,12 @@ async fn probe(
     let pages = traffic::message_pages(&base, tenant, conversation_id, PAGE);
     let listing = load::run(server.addr, args.probe_connections, duration, 200, pages).await?;
     Ok(Probe { messages, inbound: inbound.latencies, listing: listing.latencies })
+}
+
+/// `NAME=value` of `--service-env`: one of the service's `CONVERSA_*` settings.
+fn service_setting(raw: &str) -> Result<(String, String), String> {
+    match raw.split_once('=') {
+        Some((name, value)) if name.starts_with("CONVERSA_") => Ok((name.to_owned(), value.to_owned())),
+        _ => Err(format!("{raw:?} is not CONVERSA_<NAME>=<value>")),
+    }
 }

@@ -115,6 +115,8 @@ pub struct Report {
     pub warmup: u64,
     pub customers: u64,
     pub http_workers: usize,
+    /// Settings given with `--service-env` (none: the defaults were measured).
+    pub service_env: Vec<(String, String)>,
     pub peer_workers: usize,
     /// Processes of the peer's tree (uvicorn's master and workers).
     pub peer_processes: usize,
@@ -256,6 +258,9 @@ impl Report {
             "  conversa: conversa serve, HTTP workers {}",
             if self.http_workers == 0 { "one per core".to_owned() } else { self.http_workers.to_string() }
         );
+        for (name, value) in &self.service_env {
+            println!("            {name}={value} (not the default)");
+        }
         println!();
         print!("{:<7}", "round");
         for system in &systems {
@@ -413,6 +418,7 @@ impl Report {
             "farewell_share": 0.2,
             "cores": std::thread::available_parallelism().map_or(0, usize::from),
             "conversa_http_workers": self.http_workers,
+            "conversa_settings": self.service_env.iter().map(|(k, v)| (k.clone(), json!(v))).collect::<serde_json::Map<String, Value>>(),
             "peer_workers": self.peer_workers,
             "peer_processes": self.peer_processes,
             "postgres_cpu_measured": self.postgres_measured,
@@ -502,6 +508,7 @@ mod tests {
             warmup: 0,
             customers: 5000,
             http_workers: 0,
+            service_env: Vec::new(),
             peer_workers: 2,
             peer_processes: 3,
             probe_connections: 4,

@@ -159,7 +159,7 @@ impl Conversa {
 
     /// Starts `conversa serve` on a free local port, logging to `log`, and waits until
     /// `/health` answers.
-    pub async fn serve(&self, log: &Path, extra_env: &[(&str, String)]) -> anyhow::Result<Server> {
+    pub async fn serve(&self, log: &Path, extra_env: &[(String, String)]) -> anyhow::Result<Server> {
         let port = free_port()?;
         let addr: SocketAddr = ([127, 0, 0, 1], port).into();
         let log_file = File::create(log).with_context(|| format!("cannot create {}", log.display()))?;
