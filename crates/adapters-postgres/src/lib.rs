@@ -13,6 +13,7 @@ mod crypto;
 mod error;
 mod features;
 mod group_commit;
+mod key_rotation;
 mod messages;
 mod migrate;
 mod pool;
@@ -33,8 +34,9 @@ use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use domain::OwnerId;
 use ports::StoreError;
 
-pub use crypto::{InvalidKey, Sha256ApiKeys, TokenCipher};
+pub use crypto::{InvalidKey, Resealed, Sha256ApiKeys, TokenCipher};
 pub use group_commit::{BatchStats, InboundBatching, WebhookBatchStats};
+pub use key_rotation::{KeyRotationReport, rotate_token_keys};
 pub use migrate::{MIGRATIONS, MigrationError, revert_all_migrations, run_migrations};
 pub use pool::{PgPool, PoolBuildError, PoolSettings, PoolStatus, build_pool};
 pub use seed::{SeedReport, seed_demo_data};
@@ -119,6 +121,20 @@ impl PgStore {
     pub fn with_inbound_batching(mut self, settings: InboundBatching) -> Self {
         self.grouped = (settings.max_batch > 1).then(|| WebhookGroups::start(&self.pool, settings));
         self
+    }
+
+    /// The same store (cipher, account cache) over another `pool`, without group commit: for
+    /// the background workers, whose own small pool keeps API load from starving their
+    /// statements (and so their leases) of connections, and keeps them from starving the API.
+    #[must_use]
+    pub fn with_pool(&self, pool: PgPool) -> Self {
+        Self {
+            pool,
+            cipher: self.cipher.clone(),
+            inbound_deadline: self.inbound_deadline,
+            accounts: self.accounts.clone(),
+            grouped: None,
+        }
     }
 
     /// What group commit did so far (zeros when it is off).

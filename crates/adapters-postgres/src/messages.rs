@@ -89,6 +89,29 @@ async fn find_by_provider_sid(
     Ok(row.map(Message::try_from).transpose()?)
 }
 
+/// The tenant's outbound message `id`, locked, if it still waits for its provider id (a
+/// message with another provider id is another send's, and is not touched).
+async fn awaiting_provider_sid(
+    conn: &mut AsyncPgConnection,
+    owner_id: OwnerId,
+    id: MessageId,
+) -> Result<Option<Message>, TxError> {
+    let row = messages::table
+        .filter(
+            messages::owner_id
+                .eq(Uuid::from(owner_id))
+                .and(messages::id.eq(Uuid::from(id)))
+                .and(messages::direction.eq(domain::MessageDirection::Outbound.as_str()))
+                .and(messages::provider_sid.is_null()),
+        )
+        .select(MessageRow::as_select())
+        .for_update()
+        .first(conn)
+        .await
+        .optional()?;
+    Ok(row.map(Message::try_from).transpose()?)
+}
+
 async fn ensure_conversation_exists(
     conn: &mut AsyncPgConnection,
     owner_id: OwnerId,
@@ -247,6 +270,7 @@ impl MessageStore for PgStore {
     async fn apply_delivery_status(
         &self,
         owner_id: OwnerId,
+        message_id: Option<MessageId>,
         provider_sid: String,
         status: DeliveryStatus,
         failure: Option<DeliveryFailure>,
@@ -256,13 +280,26 @@ impl MessageStore for PgStore {
         let update = conn
             .transaction(async |conn| {
                 set_tenant(conn, owner_id).await?;
-                let Some(current) = find_by_provider_sid(conn, owner_id, &provider_sid).await? else {
+                let found = match find_by_provider_sid(conn, owner_id, &provider_sid).await? {
+                    Some(message) => Some(message),
+                    // Twilio can report a status before the dispatcher stored the id it answered
+                    // with. The callback's signed URL names the message, so it is applied to it,
+                    // and records the id: the dispatcher's own record then changes nothing.
+                    None => match message_id {
+                        Some(id) => awaiting_provider_sid(conn, owner_id, id).await?,
+                        None => None,
+                    },
+                };
+                let Some(current) = found else {
                     return Ok(DeliveryUpdate::UnknownSid);
                 };
-                let Some(next) = current.delivery_status.advance(status) else {
+                let next = current.delivery_status.advance(status);
+                let records_sid = current.provider_sid.is_none();
+                if next.is_none() && !records_sid {
                     return Ok(DeliveryUpdate::Unchanged(current));
-                };
-                let failure = failure.filter(|_| next.is_failure());
+                }
+                let status_now = next.unwrap_or(current.delivery_status);
+                let failure = failure.filter(|_| next.is_some_and(DeliveryStatus::is_failure));
                 let row = diesel::update(messages::table)
                     .filter(
                         messages::owner_id
@@ -270,7 +307,8 @@ impl MessageStore for PgStore {
                             .and(messages::id.eq(Uuid::from(current.id))),
                     )
                     .set((
-                        messages::delivery_status.eq(next.as_str()),
+                        messages::provider_sid.eq(&provider_sid),
+                        messages::delivery_status.eq(status_now.as_str()),
                         messages::error_code.eq(failure.as_ref().and_then(|f| f.code).or(current.error_code)),
                         messages::error_message.eq(failure
                             .as_ref()
@@ -280,7 +318,12 @@ impl MessageStore for PgStore {
                     .returning(MessageRow::as_returning())
                     .get_result(conn)
                     .await?;
-                Ok::<_, TxError>(DeliveryUpdate::Advanced(row.try_into()?))
+                let message = Message::try_from(row)?;
+                Ok::<_, TxError>(if next.is_some() {
+                    DeliveryUpdate::Advanced(message)
+                } else {
+                    DeliveryUpdate::Unchanged(message)
+                })
             })
             .await?;
         Ok(update)

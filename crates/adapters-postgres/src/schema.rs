@@ -143,6 +143,7 @@ diesel::table! {
         last_error -> Nullable<Text>,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
+        lease_id -> Nullable<Uuid>,
     }
 }
 

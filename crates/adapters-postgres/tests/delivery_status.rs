@@ -49,7 +49,7 @@ async fn apply_all(
         let failure = status.is_failure().then(failure);
         let at = at(10 + i64::try_from(step).unwrap());
         let update =
-            store.apply_delivery_status(owner_id, sid.to_owned(), *status, failure, at).await.unwrap();
+            store.apply_delivery_status(owner_id, None, sid.to_owned(), *status, failure, at).await.unwrap();
         match (current.advance(*status), update) {
             (Some(next), DeliveryUpdate::Advanced(message)) => {
                 assert_eq!(message.delivery_status, next, "{order:?} at {status}");
@@ -89,8 +89,10 @@ async fn shuffled_callbacks_always_end_read() {
         assert_eq!((stored.delivery_status, stored.error_code), (Read, None), "{order:?}");
 
         for repeated in order {
-            let again =
-                store.apply_delivery_status(acme.id(), sid.clone(), *repeated, None, at(100)).await.unwrap();
+            let again = store
+                .apply_delivery_status(acme.id(), None, sid.clone(), *repeated, None, at(100))
+                .await
+                .unwrap();
             assert!(
                 matches!(&again, DeliveryUpdate::Unchanged(m) if m.delivery_status == Read),
                 "a repeated {repeated} is answered Unchanged: {again:?}"
@@ -117,7 +119,7 @@ async fn shuffled_callbacks_of_an_undelivered_message_always_end_undelivered_wit
         assert_eq!(stored.error_code, Some(30_003), "{order:?}");
         assert_eq!(stored.error_message.as_deref(), Some("Unreachable destination handset"));
 
-        let late = store.apply_delivery_status(acme.id(), sid, Delivered, None, at(100)).await.unwrap();
+        let late = store.apply_delivery_status(acme.id(), None, sid, Delivered, None, at(100)).await.unwrap();
         assert!(matches!(late, DeliveryUpdate::Unchanged(m) if m.delivery_status == Undelivered));
     }
 }
@@ -129,8 +131,10 @@ async fn a_failure_reported_for_a_non_failure_status_is_not_recorded() {
     let acme = create_tenant(&store, "acme").await;
     let message = stored_message(&store, acme.id(), 1, "SMok").await;
 
-    let update =
-        store.apply_delivery_status(acme.id(), "SMok".into(), Sent, Some(failure()), at(5)).await.unwrap();
+    let update = store
+        .apply_delivery_status(acme.id(), None, "SMok".into(), Sent, Some(failure()), at(5))
+        .await
+        .unwrap();
     assert!(
         matches!(&update, DeliveryUpdate::Advanced(m) if m.delivery_status == Sent && m.error_code.is_none())
     );
@@ -144,11 +148,82 @@ async fn an_unknown_sid_is_reported_and_changes_nothing() {
     let acme = create_tenant(&store, "acme").await;
     let message = stored_message(&store, acme.id(), 1, "SMknown").await;
 
-    let unknown = store.apply_delivery_status(acme.id(), "SMunknown".into(), Delivered, None, at(5)).await;
+    let unknown =
+        store.apply_delivery_status(acme.id(), None, "SMunknown".into(), Delivered, None, at(5)).await;
     assert_eq!(unknown, Ok(DeliveryUpdate::UnknownSid));
     assert_eq!(store.get_message(acme.id(), message.id).await.unwrap(), message);
     let other_tenant = create_tenant(&store, "beta").await;
     let foreign =
-        store.apply_delivery_status(other_tenant.id(), "SMknown".into(), Delivered, None, at(5)).await;
+        store.apply_delivery_status(other_tenant.id(), None, "SMknown".into(), Delivered, None, at(5)).await;
     assert_eq!(foreign, Ok(DeliveryUpdate::UnknownSid), "another tenant's sid is unknown");
+}
+
+/// An outbound message queued for sending (no provider id yet), with its send job.
+async fn queued_message(store: &adapters_postgres::PgStore, owner_id: OwnerId, n: usize) -> Message {
+    let (conversation, _) = store.open_or_get_active(candidate(owner_id, &customer(n), at(0))).await.unwrap();
+    let message = support::outbound("Seu pedido saiu para entrega");
+    store.append_message(owner_id, conversation.id, message, true, at(1)).await.unwrap().message
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_callback_before_the_sid_is_recorded_is_applied_to_the_message_it_names_and_kept() {
+    use ports::{Recorded, SendQueue};
+
+    let db = TestDb::new().await;
+    let store = store(&db);
+    let acme = create_tenant(&store, "acme").await;
+    let message = queued_message(&store, acme.id(), 1).await;
+    // The dispatcher handed it to Twilio; its record of Twilio's answer has not happened yet.
+    let claimed = store.claim_due(at(2), 10, chrono::Duration::minutes(2)).await.unwrap().remove(0);
+
+    // The old behaviour: by SID alone, the message is not found.
+    let by_sid = store.apply_delivery_status(acme.id(), None, "SMearly".into(), Delivered, None, at(3));
+    assert_eq!(by_sid.await, Ok(DeliveryUpdate::UnknownSid));
+    let early = store
+        .apply_delivery_status(acme.id(), Some(message.id), "SMearly".into(), Delivered, None, at(3))
+        .await;
+    let Ok(DeliveryUpdate::Advanced(applied)) = early else { panic!("applied by id: {early:?}") };
+    assert_eq!((applied.id, applied.provider_sid.as_deref()), (message.id, Some("SMearly")));
+    assert_eq!(applied.delivery_status, Delivered);
+
+    // The dispatcher's own record comes later with Twilio's first status: it moves nothing back.
+    let recorded = store.mark_sent(claimed.job, "SMearly".into(), Queued, at(4)).await;
+    assert_eq!(recorded, Ok(Recorded::Applied));
+    let stored = store.get_message(acme.id(), message.id).await.unwrap();
+    assert_eq!((stored.provider_sid.as_deref(), stored.delivery_status), (Some("SMearly"), Delivered));
+    assert_eq!(db.count("SELECT count(*) AS count FROM send_jobs").await, 0);
+
+    // Later callbacks find it by SID, whether their URL names it or not.
+    let read = store.apply_delivery_status(acme.id(), None, "SMearly".into(), Read, None, at(5)).await;
+    assert!(matches!(read, Ok(DeliveryUpdate::Advanced(ref m)) if m.delivery_status == Read), "{read:?}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_callback_naming_another_tenants_message_or_another_sends_message_touches_nothing() {
+    let db = TestDb::new().await;
+    let store = store(&db);
+    let acme = create_tenant(&store, "acme").await;
+    let beta = create_tenant(&store, "beta").await;
+    let theirs = queued_message(&store, beta.id(), 1).await;
+    let sent = stored_message(&store, acme.id(), 2, "SMfirst").await;
+    let (conversation, _) =
+        store.open_or_get_active(candidate(acme.id(), &customer(3), at(0))).await.unwrap();
+    let received =
+        store.store_inbound(conversation, support::inbound("SMin", "Oi"), 0, at(2)).await.unwrap().message;
+
+    for (owner, named) in [
+        (acme.id(), theirs.id),   // beta's message, named in a callback acme's account signed
+        (acme.id(), sent.id),     // a message Twilio already knows under another SID
+        (acme.id(), received.id), // an inbound message
+    ] {
+        let update =
+            store.apply_delivery_status(owner, Some(named), "SMother".into(), Delivered, None, at(5));
+        assert_eq!(update.await, Ok(DeliveryUpdate::UnknownSid), "{named}");
+    }
+    assert_eq!(store.get_message(beta.id(), theirs.id).await.unwrap(), theirs);
+    assert_eq!(store.get_message(acme.id(), sent.id).await.unwrap(), sent);
+    assert_eq!(
+        store.get_message(acme.id(), received.id).await.unwrap().provider_sid.as_deref(),
+        Some("SMin")
+    );
 }

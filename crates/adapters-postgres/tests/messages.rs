@@ -210,7 +210,7 @@ async fn another_tenants_messages_are_not_found_like_unknown_ones() {
         );
     }
     let foreign_status =
-        store.apply_delivery_status(acme.id(), "SMb".into(), DeliveryStatus::Read, None, at(3));
+        store.apply_delivery_status(acme.id(), None, "SMb".into(), DeliveryStatus::Read, None, at(3));
     assert_eq!(foreign_status.await, Ok(ports::DeliveryUpdate::UnknownSid));
     assert_eq!(db.count("SELECT count(*) AS count FROM ai_results").await, 1, "beta's result only");
 }

@@ -9,8 +9,8 @@ use adapters_postgres::PgStore;
 use chrono::Duration;
 use domain::{Channel, ConversationId, DeliveryStatus, MessageId, OwnerId};
 use ports::{
-    ClaimedSend, ConflictKind, ConversationStore, DeliveryFailure, MessageStore, SendQueue, SendQueueDepth,
-    StoreError,
+    ClaimedSend, ConflictKind, ConversationStore, DeliveryFailure, MessageStore, Recorded, SendQueue,
+    SendQueueDepth, StoreError, Unsendable,
 };
 use support::{
     BUSINESS, account_sid, at, auth_token, candidate, create_account, create_tenant, customer, outbound,
@@ -65,7 +65,11 @@ async fn a_claim_carries_the_message_numbers_and_credentials() {
 
     let theirs = &claimed[1];
     assert_eq!(theirs.job.message_id, without_account);
-    assert_eq!(theirs.credentials, None, "beta's account does not own the number it sends from");
+    assert_eq!(
+        theirs.credentials,
+        Err(Unsendable::NoAccount { from: BUSINESS.to_owned() }),
+        "beta's account does not own the number it sends from"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -102,7 +106,8 @@ async fn mark_sent_stores_the_provider_id_and_drops_the_job() {
     let message = enqueue(&store, acme.id(), conversation, 10).await;
     let claimed = store.claim_due(at(20), 10, LEASE).await.unwrap().remove(0);
 
-    store.mark_sent(claimed.job, "SMsent01".into(), DeliveryStatus::Queued, at(21)).await.unwrap();
+    let recorded = store.mark_sent(claimed.job, "SMsent01".into(), DeliveryStatus::Queued, at(21)).await;
+    assert_eq!(recorded, Ok(Recorded::Applied));
     let sent = store.get_message(acme.id(), message).await.unwrap();
     assert_eq!(
         (sent.provider_sid.as_deref(), sent.delivery_status),
@@ -205,20 +210,21 @@ async fn depth_counts_due_and_deferred_jobs_of_every_tenant_without_claiming_the
     assert_eq!(later.oldest_due_at, Some(at(20)));
 }
 
-/// A worker: claims small batches and marks each job sent until nothing is due.
-async fn work(store: PgStore, worker: usize) -> Vec<ClaimedSend> {
+/// A worker: claims small batches at `seconds` and marks each job sent until nothing is due.
+async fn work(store: PgStore, worker: usize, seconds: i64) -> Vec<ClaimedSend> {
     let mut handled = Vec::new();
     loop {
-        let batch = store.claim_due(at(1_000), 2, LEASE).await.expect("claim");
+        let batch = store.claim_due(at(seconds), 2, LEASE).await.expect("claim");
         if batch.is_empty() {
             return handled;
         }
         for claimed in batch {
             let sid = format!("SM{worker}x{}", claimed.job.message_id.as_uuid().simple());
-            store
-                .mark_sent(claimed.job.clone(), sid, DeliveryStatus::Sent, at(1_001))
+            let recorded = store
+                .mark_sent(claimed.job.clone(), sid, DeliveryStatus::Sent, at(seconds + 1))
                 .await
                 .expect("mark sent");
+            assert_eq!(recorded, Recorded::Applied, "the worker holds what it claimed");
             handled.push(claimed);
         }
     }
@@ -247,7 +253,7 @@ async fn two_workers_send_each_job_exactly_once() {
     }
     assert_eq!(messages.len(), 48);
 
-    let workers: Vec<_> = (0..2).map(|worker| tokio::spawn(work(store.clone(), worker))).collect();
+    let workers: Vec<_> = (0..2).map(|worker| tokio::spawn(work(store.clone(), worker, 1_000))).collect();
     let mut handled = Vec::new();
     for worker in workers {
         handled.extend(worker.await.expect("worker ran"));
@@ -330,11 +336,151 @@ async fn a_job_whose_data_cannot_be_read_does_not_block_the_others() {
 
     let claimed = store.claim_due(at(30), 10, LEASE).await.expect("one bad job does not fail the batch");
     assert_eq!(claimed.iter().map(|c| c.message.id).collect::<Vec<_>>(), [readable]);
-    assert!(claimed[0].credentials.is_some());
+    assert!(claimed[0].credentials.is_ok());
     // The unreadable job stays queued (leased), neither sent nor lost.
     assert_eq!(
         db.count(&format!("SELECT count(*) AS count FROM send_jobs WHERE message_id = '{unreadable}'")).await,
         1
     );
     assert!(store.claim_due(at(31), 10, LEASE).await.unwrap().is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn outcomes_apply_only_under_the_claim_that_holds_the_job() {
+    let db = TestDb::new().await;
+    let store = store(&db);
+    let acme = create_tenant(&store, "acme").await;
+    let conversation = open(&store, acme.id(), 1).await;
+    let message = enqueue(&store, acme.id(), conversation, 10).await;
+    let stale = store.claim_due(at(20), 10, LEASE).await.unwrap().remove(0);
+    // The stale worker stalls past its lease; another claims the job.
+    let holder = store.claim_due(at(20) + LEASE, 10, LEASE).await.unwrap().remove(0);
+    assert_eq!(holder.job.id, stale.job.id);
+    assert_ne!(holder.job.lease, stale.job.lease, "every claim has its own token");
+    let job_row = "SELECT count(*) AS count FROM send_jobs WHERE attempts = 0 AND last_error IS NULL";
+
+    // Nothing the stale claim records touches the job or fails the message.
+    let retry = store.schedule_retry(stale.job.clone(), at(30), "503".into(), at(21)).await;
+    assert_eq!(retry, Ok(Recorded::LeaseLost));
+    let failure = DeliveryFailure { code: Some(21_211), message: Some("refused".into()) };
+    assert_eq!(store.mark_failed(stale.job.clone(), failure, at(21)).await, Ok(Recorded::LeaseLost));
+    assert_eq!(db.count(job_row).await, 1, "the job is as the holder claimed it");
+    assert_eq!(store.get_message(acme.id(), message).await.unwrap().delivery_status, DeliveryStatus::Queued);
+
+    // Twilio took the stale worker's send: that fact is recorded on the message (so no later
+    // claim sends it again), but the job stays with its holder.
+    let late = store.mark_sent(stale.job.clone(), "SMstale1".into(), DeliveryStatus::Queued, at(22)).await;
+    assert_eq!(late, Ok(Recorded::LeaseLost));
+    assert_eq!(db.count(job_row).await, 1);
+    let stored = store.get_message(acme.id(), message).await.unwrap();
+    assert_eq!(stored.provider_sid.as_deref(), Some("SMstale1"));
+
+    // The holder's own outcome applies; the first provider id recorded stays.
+    let held = store.mark_sent(holder.job.clone(), "SMholder".into(), DeliveryStatus::Sent, at(23)).await;
+    assert_eq!(held, Ok(Recorded::Applied));
+    let stored = store.get_message(acme.id(), message).await.unwrap();
+    assert_eq!(
+        (stored.provider_sid.as_deref(), stored.delivery_status),
+        (Some("SMstale1"), DeliveryStatus::Sent)
+    );
+    assert_eq!(db.count("SELECT count(*) AS count FROM send_jobs").await, 0);
+    assert_eq!(
+        store.mark_sent(holder.job, "SMholder".into(), DeliveryStatus::Sent, at(24)).await,
+        Ok(Recorded::LeaseLost)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_next_claim_of_a_message_accepted_under_a_lapsed_lease_carries_its_provider_id() {
+    let db = TestDb::new().await;
+    let store = store(&db);
+    let acme = create_tenant(&store, "acme").await;
+    let conversation = open(&store, acme.id(), 1).await;
+    enqueue(&store, acme.id(), conversation, 10).await;
+    let stale = store.claim_due(at(20), 10, LEASE).await.unwrap().remove(0);
+    // Twilio accepted; the record came after the lease (the database was slow), before any claim.
+    let late = store.mark_sent(stale.job, "SMslow01".into(), DeliveryStatus::Queued, at(20) + LEASE).await;
+    assert_eq!(late, Ok(Recorded::Applied), "nobody else claimed it: the claim still held it");
+    assert!(store.claim_due(at(20) + LEASE * 2, 10, LEASE).await.unwrap().is_empty());
+
+    enqueue(&store, acme.id(), conversation, 30).await;
+    let stale = store.claim_due(at(40), 10, LEASE).await.unwrap().remove(0);
+    let holder = store.claim_due(at(40) + LEASE, 10, LEASE).await.unwrap().remove(0);
+    assert_eq!(holder.message.provider_sid, None);
+    let late = store.mark_sent(stale.job, "SMslow02".into(), DeliveryStatus::Queued, at(41) + LEASE).await;
+    assert_eq!(late, Ok(Recorded::LeaseLost));
+    // The holder died too; the claim after it sees the id and must not send again.
+    let next = store.claim_due(at(40) + LEASE * 2, 10, LEASE).await.unwrap().remove(0);
+    assert_eq!(next.message.provider_sid.as_deref(), Some("SMslow02"));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_deactivated_tenant_or_account_is_claimed_unsendable_saying_which() {
+    let db = TestDb::new().await;
+    let store = store(&db);
+    let acme = create_tenant(&store, "acme").await;
+    let beta = create_tenant(&store, "beta").await;
+    create_account(&store, acme.id(), 1, &[BUSINESS]).await;
+    create_account(&store, beta.id(), 2, &[BUSINESS]).await;
+    let ours = enqueue(&store, acme.id(), open(&store, acme.id(), 1).await, 10).await;
+    let theirs = enqueue(&store, beta.id(), open(&store, beta.id(), 2).await, 20).await;
+    support::exec_as_owner(&db, &format!("UPDATE owners SET active = false WHERE id = '{}'", acme.id()))
+        .await;
+    support::exec_as_owner(
+        &db,
+        &format!("UPDATE twilio_accounts SET active = false WHERE owner_id = '{}'", beta.id()),
+    )
+    .await;
+
+    let mut claimed = store.claim_due(at(30), 10, LEASE).await.unwrap();
+    claimed.sort_by_key(|c| c.message.created_at);
+    assert_eq!((claimed[0].message.id, claimed[1].message.id), (ours, theirs));
+    assert_eq!(claimed[0].credentials, Err(Unsendable::TenantInactive));
+    assert_eq!(
+        claimed[1].credentials,
+        Err(Unsendable::AccountInactive { account: account_sid(2), from: BUSINESS.to_owned() })
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 8)]
+async fn two_workers_after_a_lapsed_lease_send_each_job_once_and_the_stale_worker_changes_nothing() {
+    let db = TestDb::new().await;
+    let store = store(&db);
+    let acme = create_tenant(&store, "acme").await;
+    let mut messages = BTreeSet::new();
+    for n in 0..3 {
+        let conversation = open(&store, acme.id(), n).await;
+        for k in 0..4 {
+            messages
+                .insert(enqueue(&store, acme.id(), conversation, i64::try_from(n * 10 + k).unwrap()).await);
+        }
+    }
+    // A worker claims everything and stalls (API load, a paused process) past its lease.
+    let stale = store.claim_due(at(100), 20, LEASE).await.unwrap();
+    assert_eq!(stale.len(), 12);
+
+    let lapsed = (at(100) + LEASE - at(0)).num_seconds();
+    let workers: Vec<_> = (0..2).map(|worker| tokio::spawn(work(store.clone(), worker, lapsed))).collect();
+    let mut handled = Vec::new();
+    for worker in workers {
+        handled.extend(worker.await.expect("worker ran"));
+    }
+    let unique: BTreeSet<MessageId> = handled.iter().map(|c| c.job.message_id).collect();
+    assert_eq!((unique.len(), handled.len()), (12, 12), "each job claimed once by the two");
+    assert_eq!(unique, messages);
+
+    // The stale worker wakes up and records what it thinks happened: nothing applies.
+    for (n, claimed) in stale.into_iter().enumerate() {
+        let failure = DeliveryFailure { code: None, message: Some("out of attempts".into()) };
+        let outcome = match n % 3 {
+            0 => store.mark_failed(claimed.job, failure, at(900)).await,
+            1 => store.schedule_retry(claimed.job, at(901), "503".into(), at(900)).await,
+            _ => store.mark_sent(claimed.job, format!("SMstale{n}"), DeliveryStatus::Queued, at(900)).await,
+        };
+        assert_eq!(outcome, Ok(Recorded::LeaseLost));
+    }
+    assert_eq!(db.count("SELECT count(*) AS count FROM send_jobs").await, 0, "nothing revived");
+    let sent = "SELECT count(*) AS count FROM messages
+                 WHERE delivery_status = 'sent' AND provider_sid LIKE 'SM_x%' AND error_message IS NULL";
+    assert_eq!(db.count(sent).await, 12, "every message as its holder recorded it");
 }

@@ -52,6 +52,7 @@ async fn every_port_method_answers_unavailable_when_the_database_is_down() {
         message_id: message,
         attempts: 0,
         created_at: at(0),
+        lease: domain::SendLease::from(uuid::Uuid::nil()),
     };
     let result = || NewAiResult { kind: "k".into(), model: None, content: json!({}), score: None };
     let business = ChannelAddress::new(Channel::Sms, phone(support::BUSINESS));
@@ -126,7 +127,8 @@ async fn every_port_method_answers_unavailable_when_the_database_is_down() {
         "list_messages",
         store.list_messages(owner, conversation, PageRequest::first(5)).await,
     );
-    let status = store.apply_delivery_status(owner, "SM1".into(), DeliveryStatus::Sent, None, at(0));
+    let status =
+        store.apply_delivery_status(owner, Some(message), "SM1".into(), DeliveryStatus::Sent, None, at(0));
     assert_unavailable("apply_delivery_status", status.await);
     assert_unavailable("add_ai_result", store.add_ai_result(owner, message, result(), at(0)).await);
     assert_unavailable("list_ai_results", store.list_ai_results(owner, message).await);

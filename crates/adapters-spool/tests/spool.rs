@@ -25,6 +25,7 @@ fn webhook(n: u32) -> SpooledWebhook {
             ("Body".to_owned(), format!("message {n:03}")),
         ],
         received_at: Utc.timestamp_opt(1_767_225_600 + i64::from(n), 0).single().expect("valid time"),
+        message_id: None,
     }
 }
 
@@ -291,6 +292,8 @@ async fn an_entry_round_trips_exactly_even_across_a_reopen() {
             ("名前".to_owned(), "値".to_owned()),
         ],
         received_at: Utc.timestamp_opt(1_767_225_600, 123_456_789).single().expect("valid time"),
+        // A status callback's message id, from its URL, is kept too.
+        message_id: Some(serde_json::from_str("\"01938f2c-5a6b-7c8d-9e0f-112233445566\"").expect("an id")),
     };
     let seq = {
         let spool = open(&dir, ROOMY);

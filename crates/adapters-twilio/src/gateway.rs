@@ -4,7 +4,7 @@ use std::error::Error as _;
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use domain::AccountSid;
+use domain::{AccountSid, MessageId};
 use ports::{GatewayError, MessagingGateway, OutboundEnvelope, SendReceipt};
 use reqwest::{StatusCode, Url};
 use rustls_platform_verifier::BuilderVerifierExt;
@@ -88,7 +88,7 @@ impl TwilioGateway {
         }
         form.extend(envelope.media_urls.iter().map(|url| ("MediaUrl", url.as_str().into())));
         if let Some(callback) = &self.status_callback_url {
-            form.push(("StatusCallback", callback.as_ref().into()));
+            form.push(("StatusCallback", status_callback(callback, envelope.message_id).into()));
         }
         form
     }
@@ -187,6 +187,15 @@ fn chain(err: &reqwest::Error) -> String {
     text
 }
 
+/// The status callback URL of one message: the configured URL naming our message id. Twilio
+/// signs the whole URL, query included, so the id comes back verified, and a callback that
+/// arrives before the message's SID is stored still finds its message (and only within the
+/// tenant of the account that signed it).
+fn status_callback(url: &str, message_id: MessageId) -> String {
+    let separator = if url.contains('?') { '&' } else { '?' };
+    format!("{url}{separator}message_id={message_id}")
+}
+
 fn checked_api_base_url(raw: &str) -> Result<String, TwilioSetupError> {
     let trimmed = raw.trim().trim_end_matches('/');
     let invalid = || TwilioSetupError::InvalidApiBaseUrl(raw.to_owned());
@@ -225,6 +234,19 @@ mod tests {
     fn callback_urls_must_be_absolute() {
         assert!(checked_callback_url("https://conversa.example.com/webhooks/twilio/status").is_ok());
         assert!(checked_callback_url("/webhooks/twilio/status").is_err());
+    }
+
+    #[test]
+    fn the_status_callback_names_the_message() {
+        let id = MessageId::from_uuid(uuid::Uuid::from_u128(0x0193_8f2c_5a6b_7c8d_9e0f_1122_3344_5566));
+        assert_eq!(
+            status_callback("https://c.example/webhooks/twilio/status", id),
+            "https://c.example/webhooks/twilio/status?message_id=01938f2c-5a6b-7c8d-9e0f-112233445566"
+        );
+        assert_eq!(
+            status_callback("https://c.example/status?region=br", id),
+            "https://c.example/status?region=br&message_id=01938f2c-5a6b-7c8d-9e0f-112233445566"
+        );
     }
 
     #[test]

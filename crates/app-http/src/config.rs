@@ -45,6 +45,14 @@ pub struct Config {
     pub db_acquire_timeout_ms: u64,
     /// `statement_timeout` of every connection, in milliseconds.
     pub db_statement_timeout_ms: u64,
+    /// Pooled connections of the background workers (dispatcher, sweeper): their own pool, so
+    /// API load cannot keep them waiting until their send leases lapse.
+    pub db_worker_pool_size: usize,
+    /// How long opening a database connection may take, in milliseconds.
+    pub db_connect_timeout_ms: u64,
+    /// Idle seconds before a database connection's first TCP keepalive probe; a peer that
+    /// vanished is noticed within about twice this (see `PoolSettings::keepalive_idle`).
+    pub db_keepalive_idle_seconds: u64,
     /// Most inbound messages stored in one statement (group commit of webhooks that arrive
     /// together); 1 stores each alone.
     pub db_inbound_batch_max: usize,
@@ -52,6 +60,10 @@ pub struct Config {
     pub db_inbound_flushers: usize,
     /// 64 hex characters: the AES-256 key that encrypts Twilio auth tokens at rest.
     pub token_encryption_key: String,
+    /// Keys `token_encryption_key` replaced, comma-separated (64 hex characters each): tokens
+    /// sealed under them are still read, until `conversa keys rotate` re-seals them under the
+    /// current key. Never used to seal.
+    pub token_encryption_keys_previous: String,
     /// Largest accepted request body, in bytes.
     pub body_limit_bytes: usize,
     /// `json` or `pretty`.
@@ -113,9 +125,13 @@ impl Default for Config {
             db_pool_size: 16,
             db_acquire_timeout_ms: 2_000,
             db_statement_timeout_ms: 10_000,
+            db_worker_pool_size: 4,
+            db_connect_timeout_ms: 5_000,
+            db_keepalive_idle_seconds: 15,
             db_inbound_batch_max: adapters_postgres::InboundBatching::default().max_batch,
             db_inbound_flushers: adapters_postgres::InboundBatching::default().flushers,
             token_encryption_key: String::new(),
+            token_encryption_keys_previous: String::new(),
             body_limit_bytes: 64 * 1024,
             log_format: LogFormat::Json,
             log_filter: "info".to_owned(),
@@ -166,6 +182,7 @@ const TEXT_KEYS: &[&str] = &[
     "public_base_url",
     "app_database_url",
     "token_encryption_key",
+    "token_encryption_keys_previous",
     "log_filter",
     "twilio_api_base_url",
     "metrics_token",
@@ -194,9 +211,13 @@ impl Config {
         "db_pool_size",
         "db_acquire_timeout_ms",
         "db_statement_timeout_ms",
+        "db_worker_pool_size",
+        "db_connect_timeout_ms",
+        "db_keepalive_idle_seconds",
         "db_inbound_batch_max",
         "db_inbound_flushers",
         "token_encryption_key",
+        "token_encryption_keys_previous",
         "body_limit_bytes",
         "log_format",
         "log_filter",
@@ -286,6 +307,15 @@ impl Config {
         if self.db_pool_size == 0 {
             return invalid("CONVERSA_DB_POOL_SIZE", "must be at least 1");
         }
+        if self.db_worker_pool_size == 0 {
+            return invalid("CONVERSA_DB_WORKER_POOL_SIZE", "must be at least 1");
+        }
+        if self.db_connect_timeout_ms == 0 {
+            return invalid("CONVERSA_DB_CONNECT_TIMEOUT_MS", "must be at least 1");
+        }
+        if self.db_keepalive_idle_seconds == 0 {
+            return invalid("CONVERSA_DB_KEEPALIVE_IDLE_SECONDS", "must be at least 1");
+        }
         if self.db_inbound_batch_max == 0 || self.db_inbound_batch_max > 256 {
             return invalid("CONVERSA_DB_INBOUND_BATCH_MAX", "must be between 1 and 256");
         }
@@ -322,6 +352,13 @@ impl Config {
         url.to_string()
     }
 
+    /// The previous token encryption keys (see [`Config::token_encryption_keys_previous`]),
+    /// blanks left out.
+    #[must_use]
+    pub fn previous_token_keys(&self) -> Vec<&str> {
+        self.token_encryption_keys_previous.split(',').map(str::trim).filter(|key| !key.is_empty()).collect()
+    }
+
     /// The token `GET /metrics` requires (see [`Config::metrics_token`]); `None` when empty.
     #[must_use]
     pub fn metrics_token(&self) -> Option<domain::SecretString> {
@@ -335,6 +372,16 @@ impl Config {
         settings.max_size = self.db_pool_size;
         settings.acquire_timeout = Duration::from_millis(self.db_acquire_timeout_ms);
         settings.statement_timeout = Duration::from_millis(self.db_statement_timeout_ms);
+        settings.connect_timeout = Duration::from_millis(self.db_connect_timeout_ms);
+        settings.keepalive_idle = Duration::from_secs(self.db_keepalive_idle_seconds);
+        settings
+    }
+
+    /// Pool settings of the background workers' own pool (see [`Config::db_worker_pool_size`]).
+    #[must_use]
+    pub fn worker_pool_settings(&self) -> adapters_postgres::PoolSettings {
+        let mut settings = self.pool_settings();
+        settings.max_size = self.db_worker_pool_size;
         settings
     }
 
@@ -385,9 +432,15 @@ mod tests {
             jail.set_env("CONVERSA_METRICS_TOKEN", "123456");
             jail.set_env("CONVERSA_TOKEN_ENCRYPTION_KEY", "0".repeat(64));
             jail.set_env("CONVERSA_LOG_FILTER", "true");
+            jail.set_env(
+                "CONVERSA_TOKEN_ENCRYPTION_KEYS_PREVIOUS",
+                format!("{} , ,{}", "1".repeat(64), "2".repeat(64)),
+            );
             let config = Config::load().map_err(|e| e.to_string())?;
             assert_eq!(config.metrics_token, "123456");
             assert_eq!(config.token_encryption_key, "0".repeat(64));
+            assert_eq!(config.previous_token_keys(), ["1".repeat(64), "2".repeat(64)]);
+            assert_eq!(Config::default().previous_token_keys(), Vec::<&str>::new());
             assert_eq!(config.log_filter, "true");
             Ok(())
         });
@@ -402,6 +455,26 @@ mod tests {
             assert!(err.contains("CONVERSA_SEND_LEASE_SECONDS"), "{err}");
             jail.set_env("CONVERSA_SEND_LEASE_SECONDS", "600");
             Config::load().map_err(|e| e.to_string())?;
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn the_workers_get_their_own_small_pool_with_the_same_timeouts() {
+        Jail::expect_with(|jail| {
+            jail.set_env("CONVERSA_DB_WORKER_POOL_SIZE", "3");
+            jail.set_env("CONVERSA_DB_CONNECT_TIMEOUT_MS", "1500");
+            jail.set_env("CONVERSA_DB_KEEPALIVE_IDLE_SECONDS", "9");
+            let config = Config::load().map_err(|e| e.to_string())?;
+            let (api, workers) = (config.pool_settings(), config.worker_pool_settings());
+            assert_eq!((api.max_size, workers.max_size), (16, 3));
+            for settings in [api, workers] {
+                assert_eq!(settings.connect_timeout, Duration::from_millis(1500));
+                assert_eq!(settings.keepalive_idle, Duration::from_secs(9));
+            }
+            jail.set_env("CONVERSA_DB_WORKER_POOL_SIZE", "0");
+            let err = Config::load().unwrap_err().to_string();
+            assert!(err.contains("CONVERSA_DB_WORKER_POOL_SIZE"), "{err}");
             Ok(())
         });
     }

@@ -41,6 +41,11 @@ enum Command {
         #[command(subcommand)]
         command: ApiKeyCommand,
     },
+    /// Token encryption key operations.
+    Keys {
+        #[command(subcommand)]
+        command: KeysCommand,
+    },
     /// Send a running server the webhooks Twilio would send, signed (default: the demo account).
     Simulate {
         #[command(subcommand)]
@@ -74,6 +79,14 @@ enum ApiKeyCommand {
     },
 }
 
+#[derive(Debug, Subcommand)]
+enum KeysCommand {
+    /// Re-encrypt every tenant's Twilio auth token under CONVERSA_TOKEN_ENCRYPTION_KEY, reading
+    /// those sealed under CONVERSA_TOKEN_ENCRYPTION_KEYS_PREVIOUS (as the schema owner,
+    /// `DATABASE_URL`); prints counts as JSON. Running it again changes nothing.
+    Rotate,
+}
+
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     let config = Config::load()?;
@@ -89,6 +102,7 @@ fn main() -> anyhow::Result<()> {
         Command::ApiKey { command: ApiKeyCommand::Create { user, name } } => {
             runtime.block_on(create_api_key(&config, user, name))
         }
+        Command::Keys { command: KeysCommand::Rotate } => runtime.block_on(rotate_keys(&config)),
         Command::Simulate { command } => runtime.block_on(simulate::run(&command, &config.public_base_url)),
     }
 }
@@ -112,6 +126,39 @@ async fn seed(config: &Config) -> anyhow::Result<()> {
             "demo_api_key": report.demo_api_key.as_ref().map(|key| key.expose().to_owned()),
         })
     );
+    Ok(())
+}
+
+async fn rotate_keys(config: &Config) -> anyhow::Result<()> {
+    let cipher = wiring::token_cipher(config)?;
+    let report = adapters_postgres::rotate_token_keys(&config.database_url, &cipher)
+        .await
+        .context("cannot rotate the token encryption keys")?;
+    let unreadable: Vec<_> = report
+        .unreadable
+        .iter()
+        .map(|(owner_id, id)| serde_json::json!({ "owner_id": owner_id.to_string(), "id": id.to_string() }))
+        .collect();
+    println!(
+        "{}",
+        serde_json::json!({
+            "key_id": cipher.key_id(),
+            "accounts": report.accounts,
+            "resealed": report.resealed,
+            "already_current": report.already_current,
+            "unreadable": unreadable,
+        })
+    );
+    // A token no configured key opens would be lost with its key: say so, and fail, so the
+    // operator keeps that key until it is dealt with.
+    if !unreadable.is_empty() {
+        anyhow::bail!(
+            "{} auth token(s) open with no configured key: add the key that sealed them to \
+             CONVERSA_TOKEN_ENCRYPTION_KEYS_PREVIOUS and run again, or have the tenants set their \
+             auth tokens again (PATCH /api/v1/twilio-accounts/{{id}})",
+            unreadable.len()
+        );
+    }
     Ok(())
 }
 

@@ -170,6 +170,8 @@ impl Metrics {
         self.sends.add(SendOutcome::Retried, report.retried);
         self.sends.add(SendOutcome::Failed, report.failed);
         self.sends.add(SendOutcome::Unrecorded, report.errors);
+        self.sends.add(SendOutcome::AlreadyAccepted, report.already_accepted);
+        self.sends.add(SendOutcome::LeaseLost, report.lease_lost);
     }
 
     /// Records one sweep.
@@ -230,7 +232,14 @@ mod tests {
     #[test]
     fn worker_reports_add_up_by_outcome_and_reason() {
         let metrics = Metrics::new();
-        metrics.record_dispatch(&DispatchReport { sent: 3, retried: 1, failed: 0, errors: 2 });
+        metrics.record_dispatch(&DispatchReport {
+            sent: 3,
+            retried: 1,
+            failed: 0,
+            errors: 2,
+            already_accepted: 1,
+            lease_lost: 2,
+        });
         metrics.record_dispatch(&DispatchReport { sent: 1, ..DispatchReport::default() });
         metrics.record_sweep(&SweepReport { expired: 2, idle: 5, user_closed: 3, kept_open: 1 });
         metrics.record_worker_failure(Worker::Dispatcher);
@@ -241,6 +250,8 @@ mod tests {
                 "conversa_sends_total{outcome=\"retried\"} 1",
                 "conversa_sends_total{outcome=\"failed\"} 0",
                 "conversa_sends_total{outcome=\"unrecorded\"} 2",
+                "conversa_sends_total{outcome=\"already_accepted\"} 1",
+                "conversa_sends_total{outcome=\"lease_lost\"} 2",
                 "conversa_sweeper_closures_total{reason=\"expired\"} 2",
                 "conversa_sweeper_closures_total{reason=\"idle_timeout\"} 5",
                 "conversa_sweeper_closures_total{reason=\"user_closed\"} 3",

@@ -12,7 +12,7 @@ use crate::routes::{admin, conversations, docs, health, messages, metrics, webho
 
 Errors are `application/problem+json` with a stable `code`: 400 `bad_request`; 401 `unauthorized`; \
 403 `forbidden`, `invalid_signature`; 404 `not_found`; 409 `email_taken`, `account_sid_taken`, `number_taken`, \
-`conversation_closed`, `conflict`; 413 `payload_too_large`; 415 `unsupported_media_type`; \
+`account_in_use`, `conversation_closed`, `conflict`; 413 `payload_too_large`; 415 `unsupported_media_type`; \
 422 `invalid_input` (naming the `field` when known), `rejected`; 500 `internal` (its body carries \
 only the `request_id`, also sent as `x-request-id`); 503 `unavailable`, `not_ready`, with \
 `Retry-After`."),
@@ -58,6 +58,8 @@ pub struct ApiDoc;
     admin::create_twilio_account,
     admin::list_twilio_accounts,
     admin::get_twilio_account,
+    admin::update_twilio_account,
+    admin::delete_twilio_account,
 ))]
 struct V1;
 

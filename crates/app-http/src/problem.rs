@@ -8,7 +8,7 @@
 //! | 401 | `unauthorized` |
 //! | 403 | `forbidden`, `invalid_signature` |
 //! | 404 | `not_found` |
-//! | 409 | `email_taken`, `account_sid_taken`, `conflict`, `conversation_closed` |
+//! | 409 | `email_taken`, `account_sid_taken`, `number_taken`, `account_in_use`, `conflict`, `conversation_closed` |
 //! | 413 | `payload_too_large` |
 //! | 415 | `unsupported_media_type` |
 //! | 422 | `invalid_input` (with `field` when known), `rejected` |
@@ -192,6 +192,9 @@ impl From<ServiceError> for ApiError {
             }
             ServiceError::ConversationClosed(_) => {
                 Self::new(StatusCode::CONFLICT, code, "Conversation closed", error.to_string())
+            }
+            ServiceError::AccountInUse { .. } => {
+                Self::new(StatusCode::CONFLICT, code, "Account in use", error.to_string())
             }
             ServiceError::Rejected(_) => {
                 Self::new(StatusCode::UNPROCESSABLE_ENTITY, code, "Request refused", error.to_string())

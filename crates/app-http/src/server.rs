@@ -53,7 +53,9 @@ pub fn configure(state: web::Data<AppState>, body_limit: usize) -> impl FnOnce(&
                     .service(admin::set_feature_enabled)
                     .service(admin::create_twilio_account)
                     .service(admin::list_twilio_accounts)
-                    .service(admin::get_twilio_account),
+                    .service(admin::get_twilio_account)
+                    .service(admin::update_twilio_account)
+                    .service(admin::delete_twilio_account),
             )
             .default_service(web::to(not_found));
     }

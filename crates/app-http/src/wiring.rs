@@ -9,7 +9,7 @@ use adapters_spool::RedbSpool;
 use adapters_twilio::{TwilioConfig, TwilioGateway, TwilioSignatureVerifier};
 use chrono::{DateTime, Utc};
 use domain::RetryPolicy;
-use ports::{Clock, Jitter, WebhookSpool};
+use ports::{Clock, Jitter, Pause, WebhookSpool};
 use services::{
     ConversationService, FeatureService, LifecycleSweeper, MessageService, OutboundDispatcher, TenantService,
     TwilioAccountService, TwilioWebhookService,
@@ -40,12 +40,26 @@ impl Jitter for ThreadRngJitter {
     }
 }
 
+/// Waiting on the tokio timer.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct TokioPause;
+
+#[async_trait::async_trait]
+impl Pause for TokioPause {
+    async fn pause(&self, duration: Duration) {
+        tokio::time::sleep(duration).await;
+    }
+}
+
 /// Start-up failed before serving.
 #[derive(Debug, thiserror::Error)]
 pub enum WiringError {
     /// The token encryption key is missing or malformed.
     #[error("configuration key `CONVERSA_TOKEN_ENCRYPTION_KEY`: {0}")]
     Key(#[from] adapters_postgres::InvalidKey),
+    /// A previous token encryption key is malformed.
+    #[error("configuration key `CONVERSA_TOKEN_ENCRYPTION_KEYS_PREVIOUS`: {0}")]
+    PreviousKey(adapters_postgres::InvalidKey),
     /// The pool could not be built.
     #[error(transparent)]
     Pool(#[from] adapters_postgres::PoolBuildError),
@@ -63,11 +77,20 @@ pub enum WiringError {
 /// # Errors
 /// [`WiringError`].
 pub fn store(config: &Config) -> Result<PgStore, WiringError> {
-    let cipher = TokenCipher::from_hex(&config.token_encryption_key)?;
-    Ok(PgStore::new(build_pool(&config.pool_settings())?, cipher)
+    Ok(PgStore::new(build_pool(&config.pool_settings())?, token_cipher(config)?)
         .with_inbound_deadline(Duration::from_millis(config.webhook_deadline_ms))
         .with_account_cache_ttl(Duration::from_millis(config.account_cache_ttl_ms))
         .with_inbound_batching(config.inbound_batching()))
+}
+
+/// The token cipher for `config`: seals under the current key, opens with it or a previous one.
+///
+/// # Errors
+/// [`WiringError::Key`], [`WiringError::PreviousKey`].
+pub fn token_cipher(config: &Config) -> Result<TokenCipher, WiringError> {
+    TokenCipher::from_hex(&config.token_encryption_key)?
+        .with_previous(config.previous_token_keys())
+        .map_err(WiringError::PreviousKey)
 }
 
 /// Opens the webhook spool for `config` (blocking: at start-up).
@@ -124,12 +147,15 @@ pub fn app_state(store: PgStore, spool: Arc<dyn WebhookSpool>) -> AppState {
     }
 }
 
-/// The background workers over `store`, sending through Twilio and recording into `metrics`.
+/// The background workers over `store`, on a pool of their own
+/// (`CONVERSA_DB_WORKER_POOL_SIZE`), sending through Twilio and recording into `metrics`.
 ///
 /// # Errors
-/// [`WiringError::Twilio`].
+/// [`WiringError::Twilio`], [`WiringError::Pool`].
 pub fn workers(config: &Config, store: &PgStore, metrics: Arc<Metrics>) -> Result<Workers, WiringError> {
-    let shared = Arc::new(store.clone());
+    // Not the API's pool: under API load a dispatcher waiting for a connection would watch its
+    // leases lapse (and their jobs be claimed and sent again by another replica).
+    let shared = Arc::new(store.with_pool(build_pool(&config.worker_pool_settings())?));
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let gateway = TwilioGateway::new(&TwilioConfig {
         api_base_url: config.twilio_api_base_url.clone(),
@@ -149,6 +175,7 @@ pub fn workers(config: &Config, store: &PgStore, metrics: Arc<Metrics>) -> Resul
         gateway: Arc::new(gateway),
         clock,
         jitter: Arc::new(ThreadRngJitter),
+        pause: Arc::new(TokioPause),
         policy: RetryPolicy {
             max_attempts: config.send_max_attempts,
             base_delay_ms: config.send_base_delay_ms,

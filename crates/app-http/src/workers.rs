@@ -55,8 +55,8 @@ impl Workers {
                     metrics.record_worker_failure(Worker::Dispatcher);
                 })?;
                 metrics.record_dispatch(&report);
-                // Store errors alone do not count as work: they would spin the loop.
-                Ok(report.sent + report.retried + report.failed > 0)
+                // Store errors and lost leases alone do not count as work: they would spin the loop.
+                Ok(report.sent + report.retried + report.failed + report.already_accepted > 0)
             }
         });
         Self { stop, handles: vec![sweep, dispatch] }

@@ -63,8 +63,9 @@ pub use message_sid::{InvalidMessageSid, MessageSid};
 pub use pending_closure::PendingClosure;
 pub use phone::{ChannelAddress, PhoneNumber, PhoneNumberError};
 pub use secret::SecretString;
-pub use send::{RetryDecision, RetryPolicy, SendJob};
+pub use send::{RetryDecision, RetryPolicy, SendJob, SendLease};
 pub use tenant::{ApiKey, Email, NewApiKey, NewOwner, NewUser, Owner, Principal, TenantInputError, User};
 pub use twilio_account::{
-    AccountSid, NewTwilioAccount, NewTwilioAccountError, TwilioAccount, TwilioAccountError, TwilioCredentials,
+    AccountSid, NewTwilioAccount, NewTwilioAccountError, TwilioAccount, TwilioAccountChanges,
+    TwilioAccountError, TwilioCredentials,
 };

@@ -2,8 +2,36 @@
 
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
+use uuid::Uuid;
 
 use crate::{ConversationId, MessageId, OwnerId, SendJobId};
+
+/// The token of one claim of a send job. Every claim draws a new one, and an outcome
+/// (sent, retry, failed) is recorded only while the job still carries the token of the claim
+/// that produced it: a worker whose lease lapsed cannot overwrite what the next holder does.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct SendLease(Uuid);
+
+impl SendLease {
+    /// The token as a UUID (how it is stored).
+    #[must_use]
+    pub const fn as_uuid(self) -> Uuid {
+        self.0
+    }
+}
+
+impl From<Uuid> for SendLease {
+    fn from(id: Uuid) -> Self {
+        Self(id)
+    }
+}
+
+impl From<SendLease> for Uuid {
+    fn from(lease: SendLease) -> Self {
+        lease.0
+    }
+}
 
 /// A claimed job of the outbound send queue: one message to hand to the messaging gateway.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -20,6 +48,8 @@ pub struct SendJob {
     pub attempts: u32,
     /// When the job was enqueued.
     pub created_at: DateTime<Utc>,
+    /// The claim this job was handed out under.
+    pub lease: SendLease,
 }
 
 /// How failed sends are retried: exponential backoff with full jitter, capped, for a bounded

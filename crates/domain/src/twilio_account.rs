@@ -21,19 +21,35 @@ pub enum TwilioAccountError {
 }
 
 /// A Twilio Account SID (`AC…`), which is not secret: it appears in every webhook.
+///
+/// Held in Twilio's own form, `AC` and 32 lower-case hex digits, whatever the case it was
+/// written in: one account is one SID, so it is stored, looked up and compared in one form.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
 pub struct AccountSid(String);
 
 impl AccountSid {
-    /// Validates an Account SID.
+    /// Validates an Account SID, in any letter case, into its canonical form.
+    ///
+    /// ```
+    /// # use domain::AccountSid;
+    /// let sid = AccountSid::parse("ac0123456789ABCDEF0123456789abcdef").unwrap();
+    /// assert_eq!(sid.as_str(), "AC0123456789abcdef0123456789abcdef");
+    /// ```
     ///
     /// # Errors
     /// [`TwilioAccountError::InvalidAccountSid`].
     pub fn parse(raw: &str) -> Result<Self, TwilioAccountError> {
-        let valid =
-            raw.len() == 34 && raw.starts_with("AC") && raw[2..].chars().all(|c| c.is_ascii_hexdigit());
-        if valid { Ok(Self(raw.to_owned())) } else { Err(TwilioAccountError::InvalidAccountSid) }
+        // ASCII first: the slices below must fall on character boundaries.
+        let valid = raw.len() == 34
+            && raw.is_ascii()
+            && raw[..2].eq_ignore_ascii_case("AC")
+            && raw[2..].chars().all(|c| c.is_ascii_hexdigit());
+        if valid {
+            Ok(Self(format!("AC{}", raw[2..].to_ascii_lowercase())))
+        } else {
+            Err(TwilioAccountError::InvalidAccountSid)
+        }
     }
 
     /// The SID.
@@ -122,25 +138,79 @@ impl NewTwilioAccount {
         friendly_name: Option<String>,
         phone_numbers: &[String],
     ) -> Result<Self, NewTwilioAccountError> {
-        let account_sid = AccountSid::parse(account_sid)?;
-        if auth_token.len() != 32 || !auth_token.chars().all(|c| c.is_ascii_hexdigit()) {
-            return Err(TwilioAccountError::InvalidAuthToken.into());
-        }
-        if phone_numbers.is_empty() {
-            return Err(TwilioAccountError::NoPhoneNumbers.into());
-        }
-        let mut numbers = phone_numbers
-            .iter()
-            .map(|raw| ChannelAddress::parse(raw).map(|address| address.to_twilio()))
-            .collect::<Result<Vec<_>, _>>()?;
-        numbers.sort();
-        numbers.dedup();
         Ok(Self {
-            account_sid,
-            auth_token: SecretString::new(auth_token),
+            account_sid: AccountSid::parse(account_sid)?,
+            auth_token: parse_auth_token(auth_token)?,
             friendly_name,
-            phone_numbers: numbers,
+            phone_numbers: parse_phone_numbers(phone_numbers)?,
         })
+    }
+}
+
+/// Auth tokens are 32 hex digits.
+fn parse_auth_token(raw: &str) -> Result<SecretString, TwilioAccountError> {
+    if raw.len() == 32 && raw.chars().all(|c| c.is_ascii_hexdigit()) {
+        Ok(SecretString::new(raw))
+    } else {
+        Err(TwilioAccountError::InvalidAuthToken)
+    }
+}
+
+/// At least one number, each in Twilio's form; sorted, without repeats.
+fn parse_phone_numbers(raw: &[String]) -> Result<Vec<String>, NewTwilioAccountError> {
+    if raw.is_empty() {
+        return Err(TwilioAccountError::NoPhoneNumbers.into());
+    }
+    let mut numbers = raw
+        .iter()
+        .map(|raw| ChannelAddress::parse(raw).map(|address| address.to_twilio()))
+        .collect::<Result<Vec<_>, _>>()?;
+    numbers.sort();
+    numbers.dedup();
+    Ok(numbers)
+}
+
+/// Changes to a registered Twilio account; `None` leaves a field as it is. The Account SID
+/// never changes: another SID is another account.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct TwilioAccountChanges {
+    /// A new label, or `Some(None)` to remove it.
+    pub friendly_name: Option<Option<String>>,
+    /// A new auth token (after the tenant rotated it at Twilio), stored encrypted.
+    pub auth_token: Option<SecretString>,
+    /// The new list of numbers, validated and normalised; it replaces the old one.
+    pub phone_numbers: Option<Vec<String>>,
+    /// Whether the account is used (receives webhooks, sends).
+    pub active: Option<bool>,
+}
+
+impl TwilioAccountChanges {
+    /// Validates and normalises changes with the rules of [`NewTwilioAccount::parse`].
+    ///
+    /// # Errors
+    /// [`TwilioAccountError`] for a bad token or an empty number list; a bad number as
+    /// [`crate::PhoneNumberError`] through [`NewTwilioAccountError`].
+    pub fn parse(
+        friendly_name: Option<Option<String>>,
+        auth_token: Option<&str>,
+        phone_numbers: Option<&[String]>,
+        active: Option<bool>,
+    ) -> Result<Self, NewTwilioAccountError> {
+        Ok(Self {
+            friendly_name,
+            auth_token: auth_token.map(parse_auth_token).transpose()?,
+            phone_numbers: phone_numbers.map(parse_phone_numbers).transpose()?,
+            active,
+        })
+    }
+
+    /// Whether nothing would change.
+    #[must_use]
+    pub const fn is_empty(&self) -> bool {
+        self.friendly_name.is_none()
+            && self.auth_token.is_none()
+            && self.phone_numbers.is_none()
+            && self.active.is_none()
     }
 }
 
@@ -169,6 +239,52 @@ mod tests {
         let account = NewTwilioAccount::parse(SID, TOKEN, None, &numbers).unwrap();
         assert_eq!(account.phone_numbers, ["+14155238886", "whatsapp:+14155238886"]);
         assert_eq!(format!("{:?}", account.auth_token), "[redacted]");
+    }
+
+    #[test]
+    fn account_sids_are_read_in_any_case_and_kept_in_twilios() {
+        let canonical = AccountSid::parse(SID).unwrap();
+        assert_eq!(canonical.as_str(), SID);
+        for raw in [
+            "AC0123456789ABCDEF0123456789ABCDEF",
+            "ac0123456789abcdef0123456789abcdef",
+            "aC0123456789AbCdEf0123456789aBcDeF",
+        ] {
+            assert_eq!(AccountSid::parse(raw), Ok(canonical.clone()), "{raw}");
+        }
+        let from_json: AccountSid = serde_json::from_str("\"AC0123456789ABCDEF0123456789ABCDEF\"").unwrap();
+        assert_eq!(from_json, canonical);
+        for raw in [
+            "AB0123456789abcdef0123456789abcdef",
+            "AC0123456789abcdef0123456789abcdeg",
+            "AC123",
+            "Aé0123456789abcdef0123456789abcde",
+        ] {
+            assert_eq!(AccountSid::parse(raw), Err(TwilioAccountError::InvalidAccountSid), "{raw}");
+        }
+    }
+
+    #[test]
+    fn changes_are_validated_like_a_registration() {
+        let numbers = vec!["+1 415 523 8886".to_owned(), "+14155238886".to_owned()];
+        let changes =
+            TwilioAccountChanges::parse(Some(None), Some(TOKEN), Some(&numbers), Some(false)).unwrap();
+        assert_eq!(changes.phone_numbers.as_deref(), Some(&["+14155238886".to_owned()][..]));
+        assert_eq!(changes.auth_token.as_ref().map(SecretString::expose), Some(TOKEN));
+        assert_eq!((changes.friendly_name, changes.active), (Some(None), Some(false)));
+        assert!(TwilioAccountChanges::parse(None, None, None, None).unwrap().is_empty());
+        assert_eq!(
+            TwilioAccountChanges::parse(None, Some("short"), None, None),
+            Err(TwilioAccountError::InvalidAuthToken.into())
+        );
+        assert_eq!(
+            TwilioAccountChanges::parse(None, None, Some(&[]), None),
+            Err(TwilioAccountError::NoPhoneNumbers.into())
+        );
+        assert!(matches!(
+            TwilioAccountChanges::parse(None, None, Some(&["12345".to_owned()]), None),
+            Err(NewTwilioAccountError::PhoneNumber(_))
+        ));
     }
 
     #[test]

@@ -1,3 +1,4 @@
+use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use domain::SecretString;
 
@@ -13,6 +14,15 @@ pub trait Clock: Send + Sync {
 pub trait Jitter: Send + Sync {
     /// A uniformly distributed number in `0..1`.
     fn sample(&self) -> f64;
+}
+
+/// Waiting, for use cases that retry within a deadline (the dispatcher recording an accepted
+/// send). A port, so the use cases hold no runtime and tests do not sleep.
+#[cfg_attr(feature = "mock", mockall::automock)]
+#[async_trait]
+pub trait Pause: Send + Sync {
+    /// Returns after `duration`.
+    async fn pause(&self, duration: std::time::Duration);
 }
 
 /// A freshly generated API key: the plaintext is shown once, only the hash is stored.

@@ -24,19 +24,21 @@ mod spool;
 mod tenants;
 mod webhooks;
 
-pub use clock::{ApiKeyIssuer, Clock, IssuedApiKey, Jitter};
+pub use clock::{ApiKeyIssuer, Clock, IssuedApiKey, Jitter, Pause};
 pub use conversations::{ClosureVerdict, ConversationFilter, ConversationStore, DetectedClosure, SweepBatch};
 pub use error::{ConflictKind, StoreError};
 pub use gateway::{ChannelCredentials, GatewayError, MessagingGateway, OutboundEnvelope, SendReceipt};
 pub use messages::{AppendedMessage, DeliveryFailure, DeliveryUpdate, InboundStored, MessageStore};
 pub use page::{Cursor, Page, PageRequest};
-pub use send_queue::{ClaimedSend, SendQueue, SendQueueDepth};
+pub use send_queue::{ClaimedSend, Recorded, SendQueue, SendQueueDepth, Unsendable};
 pub use spool::{SpoolError, SpoolSeq, SpoolStats, SpooledKind, SpooledWebhook, WebhookSpool};
-pub use tenants::{FeatureStore, NewOwnerWithAdmin, OwnerCreated, TenantDirectory, TwilioAccountStore};
+pub use tenants::{
+    FeatureStore, NewOwnerWithAdmin, OwnerCreated, TenantDirectory, TwilioAccountDeletion, TwilioAccountStore,
+};
 pub use webhooks::{WebhookAccount, WebhookAccounts, WebhookVerifier};
 
 #[cfg(feature = "mock")]
-pub use clock::{MockApiKeyIssuer, MockClock, MockJitter};
+pub use clock::{MockApiKeyIssuer, MockClock, MockJitter, MockPause};
 #[cfg(feature = "mock")]
 pub use conversations::MockConversationStore;
 #[cfg(feature = "mock")]

@@ -49,7 +49,8 @@ pub enum DeliveryUpdate {
     Advanced(Message),
     /// The callback was late or repeated; the message is unchanged.
     Unchanged(Message),
-    /// No message of the tenant has that provider id.
+    /// No message of the tenant has that provider id (nor, when the callback names one, is
+    /// the message it names waiting for one).
     UnknownSid,
 }
 
@@ -110,11 +111,18 @@ pub trait MessageStore: Send + Sync {
     /// Applies a provider's status callback, only ever moving the status forward (see
     /// `DeliveryStatus::advance`), recording `failure` when the new status is a failure.
     ///
+    /// The message is the tenant's one with `provider_sid`; failing that, when the callback
+    /// names our `message_id` (its signed URL carries it), the tenant's message with that id
+    /// that has no provider id yet: a callback that arrives before the dispatcher recorded
+    /// Twilio's answer then records `provider_sid` on it. A `message_id` of another tenant, or
+    /// of a message that has another provider id, finds nothing.
+    ///
     /// # Errors
     /// [`StoreError::Unavailable`].
     async fn apply_delivery_status(
         &self,
         owner_id: OwnerId,
+        message_id: Option<MessageId>,
         provider_sid: String,
         status: DeliveryStatus,
         failure: Option<DeliveryFailure>,

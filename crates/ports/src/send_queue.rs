@@ -7,17 +7,50 @@ use crate::{ChannelCredentials, DeliveryFailure, StoreError};
 /// A send job claimed by a worker, with what is needed to send it.
 #[derive(Clone, Debug, PartialEq)]
 pub struct ClaimedSend {
-    /// The job.
+    /// The job, with the token of this claim.
     pub job: SendJob,
-    /// The message to send.
+    /// The message to send. When it already has a provider id (an earlier claim was accepted
+    /// but could not record it, and the status callback did), it MUST NOT be sent again.
     pub message: Message,
     /// The tenant's number it goes out from.
     pub from: ChannelAddress,
     /// The customer's number.
     pub to: ChannelAddress,
-    /// The credentials of the tenant's account that owns `from`; `None` when no active account
-    /// owns it any more (the send then fails permanently).
-    pub credentials: Option<ChannelCredentials>,
+    /// The credentials of the tenant's active account that owns `from`, or why nothing may be
+    /// sent (the send then fails permanently, without calling the provider).
+    pub credentials: Result<ChannelCredentials, Unsendable>,
+}
+
+/// Why a claimed job may not be sent at all.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum Unsendable {
+    /// The tenant is deactivated: it sends nothing.
+    #[error("not sent: the tenant is deactivated")]
+    TenantInactive,
+    /// The tenant's account that owns the sending number is deactivated.
+    #[error("not sent: the Twilio account {account} that owns {from} is deactivated")]
+    AccountInactive {
+        /// The account (Twilio's Account SID).
+        account: String,
+        /// The sending number.
+        from: String,
+    },
+    /// None of the tenant's accounts owns the sending number.
+    #[error("no active account owns {from}")]
+    NoAccount {
+        /// The sending number.
+        from: String,
+    },
+}
+
+/// Whether an outcome was recorded under the claim that produced it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Recorded {
+    /// The claim still held the job: the outcome applies.
+    Applied,
+    /// The job is no longer held by this claim (its lease lapsed and it was claimed again, or
+    /// it is gone): the job is left to its holder.
+    LeaseLost,
 }
 
 /// How many send jobs wait, across every tenant, at one moment. A claimed job's lease is stored
@@ -39,8 +72,9 @@ pub struct SendQueueDepth {
 #[async_trait]
 pub trait SendQueue: Send + Sync {
     /// Claims up to `limit` jobs of any tenant due at `now`, with `SKIP LOCKED`, leasing them
-    /// for `lease`: a job whose worker died becomes claimable again when its lease ends, so
-    /// sending is at-least-once and no job is lost.
+    /// for `lease`: a job whose worker died becomes claimable again when its lease ends, so no
+    /// job is lost. Every claim carries a new [`domain::SendLease`]; the outcomes below apply only
+    /// under it.
     ///
     /// # Errors
     /// [`StoreError::Unavailable`].
@@ -51,7 +85,10 @@ pub trait SendQueue: Send + Sync {
         lease: Duration,
     ) -> Result<Vec<ClaimedSend>, StoreError>;
 
-    /// The provider accepted the message: store its id and status, and drop the job.
+    /// The provider accepted the message. Its id is stored on the message unless the message
+    /// already has one (the first acceptance recorded wins), and its status only moves forward,
+    /// whoever holds the job: that is a fact about the message, and it is what keeps any later
+    /// claim from sending it again. The job is dropped only while `job.lease` holds it.
     ///
     /// # Errors
     /// MUST return [`StoreError::Conflict`] with [`ConflictKind::MessageSidTaken`] when another
@@ -64,9 +101,10 @@ pub trait SendQueue: Send + Sync {
         provider_sid: String,
         status: DeliveryStatus,
         at: DateTime<Utc>,
-    ) -> Result<(), StoreError>;
+    ) -> Result<Recorded, StoreError>;
 
-    /// A retryable failure: try again at `retry_at`, counting the attempt.
+    /// A retryable failure: try again at `retry_at`, counting the attempt; only while
+    /// `job.lease` holds the job (the claim ends with it).
     ///
     /// # Errors
     /// [`StoreError::Unavailable`].
@@ -76,9 +114,11 @@ pub trait SendQueue: Send + Sync {
         retry_at: DateTime<Utc>,
         error: String,
         at: DateTime<Utc>,
-    ) -> Result<(), StoreError>;
+    ) -> Result<Recorded, StoreError>;
 
-    /// Gives up: the message becomes `failed` with `failure`, and the job is dropped.
+    /// Gives up: the message becomes `failed` with `failure` (unless its status is already past
+    /// that, see `DeliveryStatus::advance`), and the job is dropped; only while `job.lease`
+    /// holds the job.
     ///
     /// # Errors
     /// [`StoreError::Unavailable`].
@@ -87,7 +127,7 @@ pub trait SendQueue: Send + Sync {
         job: SendJob,
         failure: DeliveryFailure,
         at: DateTime<Utc>,
-    ) -> Result<(), StoreError>;
+    ) -> Result<Recorded, StoreError>;
 
     /// Counts the jobs of every tenant as they stand at `now`, for monitoring. Reads only: it
     /// claims and locks nothing, so it never competes with the workers.

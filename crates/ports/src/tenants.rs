@@ -2,8 +2,8 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use domain::{
     ApiKey, ApiKeyId, ChannelAddress, Feature, FeatureName, FeatureUpdate, NewApiKey, NewOwner,
-    NewTwilioAccount, NewUser, Owner, OwnerId, Principal, TwilioAccount, TwilioAccountId, TwilioCredentials,
-    User, UserId,
+    NewTwilioAccount, NewUser, Owner, OwnerId, Principal, TwilioAccount, TwilioAccountChanges,
+    TwilioAccountId, TwilioCredentials, User, UserId,
 };
 
 #[cfg(doc)]
@@ -30,6 +30,18 @@ pub struct OwnerCreated {
     pub admin: User,
     /// The admin's key (never the key itself).
     pub api_key: ApiKey,
+}
+
+/// What [`TwilioAccountStore::delete_twilio_account`] did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TwilioAccountDeletion {
+    /// The account is gone.
+    Deleted,
+    /// Nothing changed: this many active conversations are on the account's numbers.
+    InUse {
+        /// Active (`pending` or `progress`) conversations on its numbers.
+        active_conversations: u64,
+    },
 }
 
 /// Tenants, users and API keys.
@@ -199,6 +211,33 @@ pub trait TwilioAccountStore: Send + Sync {
         owner_id: OwnerId,
         id: TwilioAccountId,
     ) -> Result<TwilioAccount, StoreError>;
+
+    /// Applies `changes` to one of the tenant's accounts (a new token is stored encrypted);
+    /// webhook lookups see the change at once, on every instance.
+    ///
+    /// # Errors
+    /// MUST return [`StoreError::NotFound`] for an unknown or foreign id, and
+    /// [`StoreError::Conflict`] with [`ConflictKind::NumberTaken`] when a new number is already
+    /// another account's of the same tenant.
+    async fn update_twilio_account(
+        &self,
+        owner_id: OwnerId,
+        id: TwilioAccountId,
+        changes: TwilioAccountChanges,
+        at: DateTime<Utc>,
+    ) -> Result<TwilioAccount, StoreError>;
+
+    /// Deletes one of the tenant's accounts unless an active conversation is on one of its
+    /// numbers: whether an active conversation exists and the deletion are decided together.
+    /// Conversations and messages keep their numbers and stay readable.
+    ///
+    /// # Errors
+    /// MUST return [`StoreError::NotFound`] for an unknown or foreign id.
+    async fn delete_twilio_account(
+        &self,
+        owner_id: OwnerId,
+        id: TwilioAccountId,
+    ) -> Result<TwilioAccountDeletion, StoreError>;
 
     /// The tenant's active account owning `business`, with its token (for sending).
     ///

@@ -12,7 +12,7 @@ use ports::{ConflictKind, StoreError};
 /// | [`Forbidden`](Self::Forbidden), [`InvalidSignature`](Self::InvalidSignature) | 403 |
 /// | [`Invalid`](Self::Invalid), [`InvalidValue`](Self::InvalidValue), [`Rejected`](Self::Rejected) | 422 |
 /// | [`NotFound`](Self::NotFound) | 404 |
-/// | [`Conflict`](Self::Conflict), [`ConversationClosed`](Self::ConversationClosed) | 409 |
+/// | [`Conflict`](Self::Conflict), [`ConversationClosed`](Self::ConversationClosed), [`AccountInUse`](Self::AccountInUse) | 409 |
 /// | [`Unavailable`](Self::Unavailable) | 503 |
 /// | [`Internal`](Self::Internal) | 500 |
 ///
@@ -56,6 +56,14 @@ pub enum ServiceError {
     /// The conversation is in a final state.
     #[error("conversation is closed ({0})")]
     ConversationClosed(ConversationStatus),
+    /// A Twilio account cannot be deleted while conversations on its numbers are active.
+    #[error(
+        "the Twilio account has {active_conversations} active conversation(s) on its numbers: close them first, or pass force=true to deactivate the account instead"
+    )]
+    AccountInUse {
+        /// Active conversations on the account's numbers.
+        active_conversations: u64,
+    },
     /// A business rule refused a well-formed request (lifetime exhausted, WhatsApp's 24-hour
     /// window closed…).
     #[error("{0}")]
@@ -85,6 +93,7 @@ impl ServiceError {
             Self::NotFound => "not_found",
             Self::Conflict(kind) => kind.code(),
             Self::ConversationClosed(_) => "conversation_closed",
+            Self::AccountInUse { .. } => "account_in_use",
             Self::Rejected(_) => "rejected",
             Self::Unavailable(_) => "unavailable",
             Self::Internal(_) => "internal",

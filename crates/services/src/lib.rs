@@ -45,7 +45,10 @@ pub use sweep::{LifecycleSweeper, MAX_SWEEP_ROUNDS, PENDING_CLOSURE_LEASE, Sweep
 pub use tenants::{
     CreateApiKey, CreateUser, FIRST_KEY_NAME, MAX_API_KEY_LEN, NewOwnerRequest, TenantService,
 };
-pub use twilio_accounts::{CreateTwilioAccount, MAX_FRIENDLY_NAME_CHARS, TwilioAccountService};
+pub use twilio_accounts::{
+    CreateTwilioAccount, MAX_FRIENDLY_NAME_CHARS, TwilioAccountRemoval, TwilioAccountService,
+    UpdateTwilioAccount,
+};
 pub use webhooks::{
     DrainReport, InboundOutcome, Receipt, SignedWebhook, StatusOutcome, TwilioWebhookService,
 };

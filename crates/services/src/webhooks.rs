@@ -12,7 +12,7 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 
-use domain::AccountSid;
+use domain::{AccountSid, MessageId};
 use ports::{
     Clock, ConversationStore, MessageStore, SpoolError, SpooledKind, SpooledWebhook, StoreError,
     WebhookAccount, WebhookAccounts, WebhookSpool, WebhookVerifier,
@@ -114,10 +114,12 @@ impl TwilioWebhookService {
 
     /// Keeps a verified, valid webhook the database could not take, as received at
     /// `received_at` (the time the store was asked to use: its replay stores it as of then).
+    /// `message_id` is a status callback's, from its signed URL (the fields do not carry it).
     async fn spool(
         &self,
         kind: SpooledKind,
         verified: Verified,
+        message_id: Option<MessageId>,
         received_at: DateTime<Utc>,
         store_error: &StoreError,
     ) -> Result<(), ServiceError> {
@@ -126,6 +128,7 @@ impl TwilioWebhookService {
             account_sid: verified.account_sid.into(),
             fields: verified.form.into_fields(),
             received_at,
+            message_id,
         };
         match self.spool.push(entry).await {
             Ok(seq) => {

@@ -143,6 +143,11 @@ label_values! {
         Failed => "failed",
         /// The outcome could not be stored; the job is claimed again when its lease ends.
         Unrecorded => "unrecorded",
+        /// Accepted under an earlier claim (its provider id was on the message): finished
+        /// without sending again.
+        AlreadyAccepted => "already_accepted",
+        /// The claim no longer held the job when it came to record (or send) it.
+        LeaseLost => "lease_lost",
     }
 }
 

@@ -1,16 +1,18 @@
 //! Tenant administration (admin role): users, API keys, features, Twilio accounts.
 
-use actix_web::{HttpResponse, get, post, put, web};
+use actix_web::{HttpResponse, delete, get, patch, post, put, web};
 use domain::{ApiKeyId, SecretString, TwilioAccountId, UserId, UserRole};
-use serde::Deserialize;
+use serde::{Deserialize, Deserializer};
 use serde_json::Value;
-use services::{CreateApiKey, CreateTwilioAccount, CreateUser, PutFeature};
-use utoipa::ToSchema;
+use services::{
+    CreateApiKey, CreateTwilioAccount, CreateUser, PutFeature, TwilioAccountRemoval, UpdateTwilioAccount,
+};
+use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use crate::auth::Caller;
 use crate::dto::{ApiKeyOut, CreatedApiKeyOut, FeatureOut, ListOut, TwilioAccountOut, UserOut};
-use crate::extract::JsonBody;
+use crate::extract::{JsonBody, QueryParams};
 use crate::problem::{ApiError, Problem};
 use crate::state::AppState;
 
@@ -79,6 +81,79 @@ impl std::fmt::Debug for CreateTwilioAccountIn {
             .field("account_sid", &self.account_sid)
             .finish_non_exhaustive()
     }
+}
+
+/// Changes to a Twilio account, as a JSON merge patch (RFC 7396): a field left out stays as it
+/// is; `null` removes `friendly_name` and is refused for the others.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"auth_token": "fedcba9876543210fedcba9876543210", "active": true}))]
+pub struct UpdateTwilioAccountIn {
+    /// A new label; `null` removes it.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>)]
+    pub friendly_name: Option<Option<String>>,
+    /// The new auth token, after rotating it at Twilio; stored encrypted, never returned.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = String)]
+    pub auth_token: Option<Option<String>>,
+    /// The numbers, `+…` or `whatsapp:+…`, replacing the current list.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Vec<String>)]
+    pub phone_numbers: Option<Option<Vec<String>>>,
+    /// `false` stops the account at once: its webhooks are refused (403) and its sends fail.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = bool)]
+    pub active: Option<Option<bool>>,
+}
+
+impl std::fmt::Debug for UpdateTwilioAccountIn {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("UpdateTwilioAccountIn")
+            .field("friendly_name", &self.friendly_name)
+            .field("auth_token", &self.auth_token.as_ref().map(|_| "[redacted]"))
+            .field("phone_numbers", &self.phone_numbers)
+            .field("active", &self.active)
+            .finish()
+    }
+}
+
+/// A field that is in the body, `null` or not: `Some(None)` for `null`; with
+/// `#[serde(default)]`, `None` when left out (merge patch tells the two apart).
+fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
+    deserializer: D,
+) -> Result<Option<Option<T>>, D::Error> {
+    Option::<T>::deserialize(deserializer).map(Some)
+}
+
+/// A field that has no "removed" state: `null` is refused like a wrong value.
+fn not_null<T>(field: &'static str, value: Option<Option<T>>) -> Result<Option<T>, ApiError> {
+    match value {
+        Some(None) => Err(ApiError::invalid(field, format!("invalid `{field}`: must not be null"))),
+        Some(Some(value)) => Ok(Some(value)),
+        None => Ok(None),
+    }
+}
+
+impl UpdateTwilioAccountIn {
+    fn into_request(self) -> Result<UpdateTwilioAccount, ApiError> {
+        Ok(UpdateTwilioAccount {
+            friendly_name: self.friendly_name,
+            auth_token: not_null("auth_token", self.auth_token)?.map(SecretString::new),
+            phone_numbers: not_null("phone_numbers", self.phone_numbers)?,
+            active: not_null("active", self.active)?,
+        })
+    }
+}
+
+/// How to remove a Twilio account.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct DeleteTwilioAccountQuery {
+    /// With conversations active on the account's numbers: `true` deactivates the account
+    /// instead of refusing (default `false`).
+    pub force: Option<bool>,
 }
 
 /// Adds a user to the tenant.
@@ -267,4 +342,53 @@ pub async fn get_twilio_account(
 ) -> Result<HttpResponse, ApiError> {
     let account = state.twilio_accounts.get(&caller.0, TwilioAccountId::from(*id)).await?;
     Ok(HttpResponse::Ok().json(TwilioAccountOut::from(account)))
+}
+
+/// Changes a Twilio account: label, numbers, auth token (after rotating it at Twilio), or
+/// whether it is active. Webhooks verify with a new token, and an inactive account's webhooks
+/// are refused, at once on every instance. The token is never returned.
+#[utoipa::path(params(("id" = Uuid, Path, description = "Twilio account id")),
+    request_body(content = UpdateTwilioAccountIn, description = "`application/json` or `application/merge-patch+json`"),
+    responses((status = 200, body = TwilioAccountOut), (status = 400, body = Problem),
+        (status = 403, body = Problem), (status = 404, body = Problem),
+        (status = 409, description = "`number_taken`: a number is another of the tenant's accounts'", body = Problem),
+        (status = 415, body = Problem),
+        (status = 422, description = "`invalid_input` naming the `field` (`auth_token`, `phone_numbers`, `friendly_name`, `active`, or an unknown field)", body = Problem)),
+    security(("api_key" = [])), tag = "administration")]
+#[patch("/twilio-accounts/{id}")]
+pub async fn update_twilio_account(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<Uuid>,
+    JsonBody(input): JsonBody<UpdateTwilioAccountIn>,
+) -> Result<HttpResponse, ApiError> {
+    let request = input.into_request()?;
+    let account = state.twilio_accounts.update(&caller.0, TwilioAccountId::from(*id), request).await?;
+    Ok(HttpResponse::Ok().json(TwilioAccountOut::from(account)))
+}
+
+/// Removes a Twilio account. Refused while conversations are active on its numbers unless
+/// `force=true`, which deactivates it instead (200 with the account). Its conversations and
+/// messages stay readable.
+#[utoipa::path(params(("id" = Uuid, Path, description = "Twilio account id"), DeleteTwilioAccountQuery),
+    responses((status = 204, description = "Deleted"),
+        (status = 200, description = "Conversations were active and `force=true`: deactivated, not deleted", body = TwilioAccountOut),
+        (status = 403, body = Problem), (status = 404, body = Problem),
+        (status = 409, description = "`account_in_use`: conversations are active on its numbers (close them, or `force=true`)", body = Problem),
+        (status = 422, description = "`invalid_input`: `force` is not a boolean", body = Problem)),
+    security(("api_key" = [])), tag = "administration")]
+#[delete("/twilio-accounts/{id}")]
+pub async fn delete_twilio_account(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<Uuid>,
+    QueryParams(query): QueryParams<DeleteTwilioAccountQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let force = query.force.unwrap_or(false);
+    match state.twilio_accounts.remove(&caller.0, TwilioAccountId::from(*id), force).await? {
+        TwilioAccountRemoval::Deleted => Ok(HttpResponse::NoContent().finish()),
+        TwilioAccountRemoval::Deactivated(account) => {
+            Ok(HttpResponse::Ok().json(TwilioAccountOut::from(account)))
+        }
+    }
 }

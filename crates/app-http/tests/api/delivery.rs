@@ -12,7 +12,7 @@ use adapters_twilio::{TwilioConfig, TwilioGateway};
 use base64::Engine as _;
 use chrono::{DateTime, Duration, SubsecRound, Utc};
 use domain::RetryPolicy;
-use ports::{Clock, Jitter, SendQueue};
+use ports::{Clock, Jitter, Pause, SendQueue};
 use serde_json::{Value, json};
 use services::{DispatchReport, LifecycleSweeper, OutboundDispatcher, SweepReport};
 use wiremock::matchers::{header, method, path};
@@ -51,10 +51,19 @@ impl Jitter for FullJitter {
     }
 }
 
+/// Recording an accepted send again at once: the tests count attempts, not wait for them.
+struct NoPause;
+
+#[async_trait::async_trait]
+impl Pause for NoPause {
+    async fn pause(&self, _: StdDuration) {}
+}
+
 /// A tenant with a Twilio account owning [`BUSINESS`] and an open conversation with customer 1.
 struct Setup {
     app: TestApp,
     key: String,
+    admin_id: String,
     sid: String,
     token: String,
     conversation: String,
@@ -67,7 +76,14 @@ async fn setup() -> Setup {
         json!({"account_sid": account_sid(1), "auth_token": auth_token(1), "phone_numbers": [BUSINESS]});
     app.post("/api/v1/twilio-accounts", &tenant.admin_key, &body).await.expect(201);
     let conversation = text(&app.conversation(&tenant.admin_key, 1).await["id"]);
-    Setup { app, key: tenant.admin_key, sid: account_sid(1), token: auth_token(1), conversation }
+    Setup {
+        app,
+        key: tenant.admin_key,
+        admin_id: tenant.admin_id,
+        sid: account_sid(1),
+        token: auth_token(1),
+        conversation,
+    }
 }
 
 impl Setup {
@@ -107,6 +123,7 @@ impl Setup {
             gateway: Arc::new(gateway),
             clock: clock.clone(),
             jitter: Arc::new(FullJitter),
+            pause: Arc::new(NoPause),
             policy,
             lease: Duration::seconds(60),
             batch_size: 10,
@@ -137,7 +154,7 @@ fn form_of(request: &Request) -> Vec<(String, String)> {
 }
 
 fn report(sent: usize, retried: usize, failed: usize) -> DispatchReport {
-    DispatchReport { sent, retried, failed, errors: 0 }
+    DispatchReport { sent, retried, failed, ..DispatchReport::default() }
 }
 
 #[actix_web::test]
@@ -148,7 +165,9 @@ async fn a_message_is_sent_with_exactly_twilios_form_fields_and_the_tenants_basi
         ("To", customer(1)),
         ("From", BUSINESS.to_owned()),
         ("Body", "Seu pedido saiu para entrega & chega hoje".to_owned()),
-        ("StatusCallback", CALLBACK.to_owned()),
+        // The callback names the message: a status that arrives before the SID is stored
+        // still finds it.
+        ("StatusCallback", format!("{CALLBACK}?message_id={id}")),
     ]
     .into_iter()
     .map(|(k, v)| (k.to_owned(), v))
@@ -284,6 +303,15 @@ async fn a_message_fails_after_the_last_attempt() {
     fake.verify().await;
 }
 
+/// Twilio's status callback for `message_id` (at the URL the dispatcher gave Twilio, which
+/// names the message), signed with the tenant's token; the outcome the service answered.
+async fn callback(s: &Setup, message_id: &str, sid: &str, status: &str) -> Value {
+    let fields =
+        crate::webhooks::form(&[("AccountSid", &s.sid), ("MessageSid", sid), ("MessageStatus", status)]);
+    let path = format!("/webhooks/twilio/status?message_id={message_id}");
+    crate::webhooks::post_signed(&s.app, &path, &s.token, &fields).await.expect(200)["outcome"].clone()
+}
+
 #[actix_web::test]
 async fn jobs_claimed_by_a_worker_that_died_are_sent_once_after_its_lease() {
     let s = setup().await;
@@ -294,25 +322,34 @@ async fn jobs_claimed_by_a_worker_that_died_are_sent_once_after_its_lease() {
     }
     let fake = MockServer::start().await;
     let count = AtomicUsize::new(0);
+    // Only the three messages Twilio never had: the other two it took before the worker died.
     s.create_message()
         .respond_with(move |_: &Request| {
             created(&format!("SMlease{}", count.fetch_add(1, Ordering::SeqCst)), "queued")
         })
-        .expect(5)
+        .expect(3)
         .mount(&fake)
         .await;
 
-    // A worker claims every job for 60 s and dies before recording anything.
+    // A worker claims every job for 60 s, hands the first two to Twilio and dies before
+    // recording anything; Twilio's callbacks for those two (their URLs name the messages)
+    // arrive and record the SIDs.
     let clock = TestClock::starting_now();
     let claimed = SendQueue::claim_due(&s.app.state.store, clock.now(), 10, Duration::seconds(60)).await;
     assert_eq!(claimed.unwrap().len(), 5);
+    assert_eq!(callback(&s, &ids[0], "SMdied0", "sent").await, "advanced");
+    assert_eq!(callback(&s, &ids[1], "SMdied1", "delivered").await, "advanced");
 
     let dispatcher = s.dispatcher(&fake, &clock, policy());
     assert_eq!(dispatcher.run_once().await.unwrap(), report(0, 0, 0), "the lease holds");
     clock.advance(Duration::seconds(59));
     assert_eq!(dispatcher.run_once().await.unwrap(), report(0, 0, 0), "the lease still holds");
     clock.advance(Duration::seconds(1));
-    assert_eq!(dispatcher.run_once().await.unwrap(), report(5, 0, 0), "the lease lapsed");
+    assert_eq!(
+        dispatcher.run_once().await.unwrap(),
+        DispatchReport { sent: 3, already_accepted: 2, ..DispatchReport::default() },
+        "the lease lapsed: what Twilio has is not sent again"
+    );
     for _ in 0..2 {
         clock.advance(Duration::minutes(5));
         assert_eq!(dispatcher.run_once().await.unwrap(), report(0, 0, 0), "sent once");
@@ -326,14 +363,148 @@ async fn jobs_claimed_by_a_worker_that_died_are_sent_once_after_its_lease() {
         .map(|request| form_of(request).into_iter().find(|(k, _)| k == "Body").unwrap().1)
         .collect();
     sent.sort();
-    assert_eq!(sent, bodies, "each message exactly once");
+    assert_eq!(sent, bodies[2..], "each message exactly once");
     let mut sids = Vec::new();
     for id in &ids {
         sids.push(text(&s.stored(id).await["provider_sid"]));
     }
+    assert_eq!(sids[..2], ["SMdied0", "SMdied1"]);
+    assert_eq!(s.stored(&ids[1]).await["delivery_status"], "delivered", "the dispatcher moved nothing back");
     sids.sort();
     sids.dedup();
     assert_eq!(sids.len(), 5, "{sids:?}");
+    fake.verify().await;
+}
+
+#[actix_web::test]
+async fn a_database_error_after_twilio_accepted_is_recorded_again_and_never_sent_again() {
+    let s = setup().await;
+    let id = s.queue("Seu pedido saiu para entrega").await;
+    // The first two attempts to record Twilio's SID fail as a busy database does (serialization
+    // failure): a sequence counts them, since the failing transactions roll back.
+    s.app
+        .execute_as_owner(
+            "CREATE SEQUENCE record_failures;
+             GRANT USAGE ON SEQUENCE record_failures TO conversa_app;
+             CREATE FUNCTION fail_first_records() RETURNS trigger LANGUAGE plpgsql AS $$
+             BEGIN
+                 IF NEW.provider_sid IS DISTINCT FROM OLD.provider_sid AND nextval('record_failures') <= 2 THEN
+                     RAISE EXCEPTION 'injected' USING ERRCODE = '40001';
+                 END IF;
+                 RETURN NEW;
+             END $$;
+             CREATE TRIGGER fail_first_records BEFORE UPDATE ON messages
+                 FOR EACH ROW EXECUTE FUNCTION fail_first_records();",
+        )
+        .await;
+    let fake = MockServer::start().await;
+    s.create_message().respond_with(created("SMonce01", "queued")).expect(1).mount(&fake).await;
+
+    let clock = TestClock::starting_now();
+    let dispatcher = s.dispatcher(&fake, &clock, policy());
+    assert_eq!(dispatcher.run_once().await.unwrap(), report(1, 0, 0), "recorded on the third try");
+    for _ in 0..3 {
+        clock.advance(Duration::minutes(5));
+        assert_eq!(dispatcher.run_once().await.unwrap(), report(0, 0, 0), "not sent again");
+    }
+    let stored = s.stored(&id).await;
+    assert_eq!(
+        (stored["provider_sid"].as_str(), stored["delivery_status"].as_str()),
+        (Some("SMonce01"), Some("queued"))
+    );
+    fake.verify().await;
+}
+
+#[actix_web::test]
+async fn a_deactivated_tenant_or_twilio_account_sends_nothing_and_its_messages_fail_saying_so() {
+    for (deactivate, reason) in [
+        (
+            "UPDATE owners SET active = false WHERE id = (SELECT owner_id FROM users WHERE id = '{admin}')",
+            "the tenant is deactivated".to_owned(),
+        ),
+        (
+            "UPDATE twilio_accounts SET active = false WHERE owner_id = (SELECT owner_id FROM users WHERE id = '{admin}')",
+            format!("the Twilio account {} that owns {BUSINESS} is deactivated", account_sid(1)),
+        ),
+    ] {
+        let s = setup().await;
+        let id = s.queue("Olá").await;
+        s.app.execute_as_owner(&deactivate.replace("{admin}", &s.admin_id)).await;
+        let fake = MockServer::start().await;
+        s.create_message().respond_with(created("SMnever", "queued")).expect(0).mount(&fake).await;
+
+        let clock = TestClock::starting_now();
+        let dispatcher = s.dispatcher(&fake, &clock, policy());
+        assert_eq!(dispatcher.run_once().await.unwrap(), report(0, 0, 1));
+        clock.advance(Duration::hours(1));
+        assert_eq!(dispatcher.run_once().await.unwrap(), report(0, 0, 0), "the job ended");
+
+        // A deactivated tenant's keys are refused: read the message back once it is active again.
+        let reactivate =
+            "UPDATE owners SET active = true WHERE id = (SELECT owner_id FROM users WHERE id = '{admin}')";
+        s.app.execute_as_owner(&reactivate.replace("{admin}", &s.admin_id)).await;
+        let stored = s.stored(&id).await;
+        assert_eq!(stored["delivery_status"], "failed", "{stored}");
+        assert!(text(&stored["error_message"]).contains(&reason), "{reason}: {stored}");
+        assert_eq!(stored["provider_sid"], Value::Null, "{stored}");
+        fake.verify().await;
+    }
+}
+
+#[actix_web::test]
+async fn a_callback_that_beats_the_dispatchers_record_is_applied_and_not_undone() {
+    let s = setup().await;
+    let id = s.queue("Seu pedido saiu para entrega").await;
+    // Twilio takes the message but answers the dispatcher only when the test says so (the fake
+    // waits on its own thread); its callback comes first, at the StatusCallback URL it was given.
+    let (answer, answered) = std::sync::mpsc::channel::<()>();
+    let answered = Mutex::new(answered);
+    let (took, mut taken) = tokio::sync::mpsc::unbounded_channel::<Vec<(String, String)>>();
+    let fake = MockServer::start().await;
+    s.create_message()
+        .respond_with(move |request: &Request| {
+            let _ = took.send(form_of(request));
+            let _ = answered.lock().unwrap().recv_timeout(StdDuration::from_secs(20));
+            created("SMrace01", "queued")
+        })
+        .expect(1)
+        .mount(&fake)
+        .await;
+    let clock = TestClock::starting_now();
+    let gateway = TwilioGateway::new(&TwilioConfig {
+        api_base_url: fake.uri(),
+        status_callback_url: Some(CALLBACK.to_owned()),
+        connect_timeout: StdDuration::from_secs(5),
+        request_timeout: StdDuration::from_secs(30),
+    })
+    .unwrap();
+    let dispatcher =
+        OutboundDispatcher { gateway: Arc::new(gateway), ..s.dispatcher(&fake, &clock, policy()) };
+    let dispatching = actix_web::rt::spawn(async move { dispatcher.run_once().await });
+
+    let form = taken.recv().await.expect("the dispatcher called Twilio");
+    let callback_url = form.into_iter().find(|(k, _)| k == "StatusCallback").unwrap().1;
+    assert_eq!(callback_url, format!("{CALLBACK}?message_id={id}"));
+    let fields = crate::webhooks::form(&[
+        ("AccountSid", &s.sid),
+        ("MessageSid", "SMrace01"),
+        ("MessageStatus", "delivered"),
+    ]);
+    let path = callback_url.trim_start_matches(crate::webhooks::PUBLIC);
+    let outcome = crate::webhooks::post_signed(&s.app, path, &s.token, &fields).await.expect(200);
+    assert_eq!(outcome["outcome"], "advanced", "applied before the SID is stored");
+    // The old URL, without the id, still works by SID now that it is stored.
+    let by_sid = crate::webhooks::post_signed(&s.app, "/webhooks/twilio/status", &s.token, &fields).await;
+    assert_eq!(by_sid.expect(200)["outcome"], "unchanged");
+
+    answer.send(()).unwrap();
+    assert_eq!(dispatching.await.unwrap().unwrap(), report(1, 0, 0));
+    let stored = s.stored(&id).await;
+    assert_eq!(
+        (stored["provider_sid"].as_str(), stored["delivery_status"].as_str()),
+        (Some("SMrace01"), Some("delivered")),
+        "Twilio's `queued` to the dispatcher does not undo the callback's `delivered`"
+    );
     fake.verify().await;
 }
 

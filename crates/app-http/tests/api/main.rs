@@ -16,4 +16,5 @@ mod metrics;
 mod pending_closure;
 mod request_id;
 mod support;
+mod twilio_accounts;
 mod webhooks;

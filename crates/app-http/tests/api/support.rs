@@ -228,6 +228,16 @@ impl TestApp {
         self.send(TestRequest::put().uri(path).insert_header(bearer(key)).set_json(body)).await
     }
 
+    /// `PATCH path` with `key` and a JSON body.
+    pub async fn patch(&self, path: &str, key: &str, body: &Value) -> Response {
+        self.send(TestRequest::patch().uri(path).insert_header(bearer(key)).set_json(body)).await
+    }
+
+    /// `DELETE path` with `key`.
+    pub async fn delete(&self, path: &str, key: &str) -> Response {
+        self.send(TestRequest::delete().uri(path).insert_header(bearer(key))).await
+    }
+
     /// `POST path` with `key`, a raw body and (when given) a content type.
     pub async fn post_raw(&self, path: &str, key: &str, content_type: Option<&str>, body: &[u8]) -> Response {
         let mut request = TestRequest::post().uri(path).insert_header(bearer(key)).set_payload(body.to_vec());

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use actix_web::http::header::CONTENT_TYPE;
 use actix_web::test::TestRequest;
 use adapters_twilio::{SIGNATURE_HEADER, TwilioConfig, TwilioGateway, compute_signature};
-use app_http::wiring::{SystemClock, ThreadRngJitter};
+use app_http::wiring::{SystemClock, ThreadRngJitter, TokioPause};
 use domain::{RetryPolicy, SecretString};
 use serde_json::{Value, json};
 use services::OutboundDispatcher;
@@ -70,6 +70,7 @@ pub(crate) fn dispatcher(app: &TestApp, gateway: TwilioGateway) -> OutboundDispa
         gateway: Arc::new(gateway),
         clock: Arc::new(SystemClock),
         jitter: Arc::new(ThreadRngJitter),
+        pause: Arc::new(TokioPause),
         policy: RetryPolicy::default(),
         lease: chrono::Duration::seconds(60),
         batch_size: 10,
@@ -302,4 +303,47 @@ async fn a_webhook_field_with_the_nul_character_is_422_and_never_stored_or_spool
     assert!(response.text().contains("ProfileName"), "{}", response.text());
     let list = conversations(&app, &tenant.admin_key, "pending,progress").await;
     assert_eq!(list["items"], json!([]), "nothing stored");
+}
+
+#[actix_web::test]
+async fn a_status_callback_names_its_message_in_the_signed_url_and_only_within_its_tenant() {
+    let app = spawn_app().await;
+    let acme = app.tenant("acme").await;
+    let beta = app.tenant("beta").await;
+    let acme_twilio = register_account(&app, &acme, 1).await;
+    let beta_twilio = register_account(&app, &beta, 2).await;
+    let conversation = text(&app.conversation(&acme.admin_key, 6).await["id"]);
+    let id = text(&app.message(&acme.admin_key, &conversation, "Seu pedido saiu").await["id"]);
+    let path = format!("/webhooks/twilio/status?message_id={id}");
+    let stored = || async { app.get(&format!("/api/v1/messages/{id}"), &acme.admin_key).await.expect(200) };
+
+    // Beta's account signs a callback naming acme's message: nothing happens to it.
+    let foreign =
+        form(&[("AccountSid", &beta_twilio.sid), ("MessageSid", "SMbeta01"), ("MessageStatus", "failed")]);
+    let answer = post_signed(&app, &path, &beta_twilio.token, &foreign).await.expect(200);
+    assert_eq!(answer["outcome"], "unknown_sid");
+    let untouched = stored().await;
+    assert_eq!(
+        (untouched["delivery_status"].as_str(), &untouched["provider_sid"]),
+        (Some("queued"), &Value::Null)
+    );
+
+    // The signature covers the query: the same callback signed without it is refused.
+    let ours =
+        form(&[("AccountSid", &acme_twilio.sid), ("MessageSid", "SMacme01"), ("MessageStatus", "sent")]);
+    let signed_without_query = compute_signature(
+        &SecretString::new(&acme_twilio.token),
+        &format!("{PUBLIC}/webhooks/twilio/status"),
+        &ours,
+    );
+    post_with_signature(&app, &path, &signed_without_query, &ours).await.problem(403, "invalid_signature");
+
+    // Signed as Twilio signs it, it is applied before the dispatcher has stored any SID.
+    let answer = post_signed(&app, &path, &acme_twilio.token, &ours).await.expect(200);
+    assert_eq!(answer["outcome"], "advanced");
+    let applied = stored().await;
+    assert_eq!(
+        (applied["delivery_status"].as_str(), applied["provider_sid"].as_str()),
+        (Some("sent"), Some("SMacme01"))
+    );
 }

@@ -76,7 +76,7 @@ impl TwilioWebhookService {
             // Twilio does not retry a failed webhook: a verified, valid message the store could
             // not take, for whatever reason it did not pin on the message, is kept, not lost.
             Err(error @ (StoreError::Unavailable(_) | StoreError::Internal(_))) => {
-                self.spool(SpooledKind::Inbound, verified, now, &error).await?;
+                self.spool(SpooledKind::Inbound, verified, None, now, &error).await?;
                 Ok(Receipt::Spooled)
             }
             Err(other) => Err(other.into()),

@@ -155,7 +155,7 @@ impl TwilioWebhookService {
                 self.store_inbound(&account, parsed, entry.received_at).await?;
             }
             SpooledKind::Status => {
-                let parsed = parse_status(&form)?;
+                let parsed = parse_status(&form, entry.message_id)?;
                 self.apply_status(account.credentials.account.owner_id, parsed, entry.received_at).await?;
             }
         }

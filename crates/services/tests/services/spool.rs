@@ -28,7 +28,7 @@ fn database_down(kind: SpooledKind) -> Setup {
                 .messages
                 .expect_apply_delivery_status()
                 .times(1)
-                .returning(|_, _, _, _, _| Err(unavailable()));
+                .returning(|_, _, _, _, _, _| Err(unavailable()));
         }
     }
     setup
@@ -36,7 +36,13 @@ fn database_down(kind: SpooledKind) -> Setup {
 
 /// What the spool should receive for a webhook of `kind` with `fields`, received now.
 fn spooled(kind: SpooledKind, fields: &Fields) -> SpooledWebhook {
-    SpooledWebhook { kind, account_sid: ACCOUNT_SID.to_owned(), fields: fields.pairs(), received_at: now() }
+    SpooledWebhook {
+        kind,
+        account_sid: ACCOUNT_SID.to_owned(),
+        fields: fields.pairs(),
+        received_at: now(),
+        message_id: None,
+    }
 }
 
 /// `setup`'s spool expects exactly `entry` once, answering `answer`.
@@ -73,7 +79,7 @@ async fn a_message_the_store_failed_on_unexpectedly_is_spooled_rather_than_lost(
 
     let fields = Fields::status("delivered");
     let mut setup = Setup::tenant(&[]);
-    setup.messages.expect_apply_delivery_status().times(1).returning(move |_, _, _, _, _| Err(failed()));
+    setup.messages.expect_apply_delivery_status().times(1).returning(move |_, _, _, _, _, _| Err(failed()));
     let setup = pushing(setup, spooled(SpooledKind::Status, &fields), Ok(SpoolSeq(10)));
     assert_eq!(setup.status(fields).await, Ok(Receipt::Spooled));
 }
@@ -199,13 +205,14 @@ async fn drain_replays_status_callbacks_as_of_arrival() {
         .expect_apply_delivery_status()
         .with(
             eq(owner_id()),
+            eq(None),
             eq(MESSAGE_SID.to_owned()),
             eq(domain::DeliveryStatus::Delivered),
             always(),
             eq(received(1)),
         )
         .times(1)
-        .returning(|_, _, _, _, _| Ok(DeliveryUpdate::UnknownSid));
+        .returning(|_, _, _, _, _, _| Ok(DeliveryUpdate::UnknownSid));
     let mut seq = Sequence::new();
     let setup = setup.removing(&[1], &mut seq);
     assert_eq!(setup.drain().await, Ok(DrainReport { replayed: 1, buried: 0, stalled: false }));
@@ -312,4 +319,29 @@ async fn a_failing_spool_fails_the_drain() {
     setup.accounts.expect_webhook_account().never();
     let result = setup.drain().await;
     assert!(matches!(result, Err(ServiceError::Unavailable(_))), "{result:?}");
+}
+
+#[tokio::test]
+async fn a_spooled_status_callback_keeps_the_message_id_of_its_url_and_replays_with_it() {
+    let id = domain::MessageId::from_uuid(uuid::Uuid::from_u128(0x5e));
+    let fields = Fields::status("delivered");
+    let entry = SpooledWebhook { message_id: Some(id), ..spooled(SpooledKind::Status, &fields) };
+    let setup = pushing(database_down(SpooledKind::Status), entry.clone(), Ok(SpoolSeq(3)));
+    let webhook = services::SignedWebhook {
+        url: format!("{STATUS_URL}&message_id={id}"),
+        signature: Some(SIGNATURE.to_owned()),
+        fields: fields.pairs(),
+    };
+    assert_eq!(setup.service().receive_status(webhook).await, Ok(Receipt::Spooled));
+
+    let mut setup = Setup::new().account_found(&[], 1).spool_holding(vec![(SpoolSeq(3), entry)]);
+    setup
+        .messages
+        .expect_apply_delivery_status()
+        .with(eq(owner_id()), eq(Some(id)), eq(MESSAGE_SID.to_owned()), always(), always(), eq(now()))
+        .times(1)
+        .returning(|_, _, _, _, _, _| Ok(DeliveryUpdate::UnknownSid));
+    let mut seq = Sequence::new();
+    let setup = setup.removing(&[3], &mut seq);
+    assert_eq!(setup.drain().await, Ok(DrainReport { replayed: 1, buried: 0, stalled: false }));
 }

@@ -124,9 +124,9 @@ fn applying(status: DeliveryStatus, failure: Option<DeliveryFailure>, update: De
     setup
         .messages
         .expect_apply_delivery_status()
-        .with(eq(owner_id()), eq(MESSAGE_SID.to_owned()), eq(status), eq(failure), eq(now()))
+        .with(eq(owner_id()), eq(None), eq(MESSAGE_SID.to_owned()), eq(status), eq(failure), eq(now()))
         .times(1)
-        .return_once(move |_, _, _, _, _| Ok(update));
+        .return_once(move |_, _, _, _, _, _| Ok(update));
     setup.spool.expect_push().never();
     setup
 }
@@ -198,7 +198,58 @@ async fn status_store_failures_other_than_unavailability_are_reported_not_spoole
         .messages
         .expect_apply_delivery_status()
         .times(1)
-        .returning(|_, _, _, _, _| Err(StoreError::Corrupt("row".into())));
+        .returning(|_, _, _, _, _, _| Err(StoreError::Corrupt("row".into())));
     setup.spool.expect_push().never();
     assert_eq!(setup.status(Fields::status("sent")).await, Err(ServiceError::Internal("row".into())));
+}
+
+/// A status callback at the URL the dispatcher gives Twilio, which names our message.
+fn naming(message_id: &str, fields: &Fields) -> SignedWebhook {
+    SignedWebhook {
+        url: format!("{STATUS_URL}&message_id={message_id}"),
+        signature: Some(SIGNATURE.to_owned()),
+        fields: fields.pairs(),
+    }
+}
+
+#[tokio::test]
+async fn a_callback_naming_its_message_hands_the_store_that_id_with_the_sid() {
+    let message = sent_message();
+    let id = message.id;
+    let mut setup = Setup::tenant(&[]);
+    let advanced = DeliveryUpdate::Advanced(message);
+    let answer = advanced.clone();
+    setup
+        .messages
+        .expect_apply_delivery_status()
+        .with(
+            eq(owner_id()),
+            eq(Some(id)),
+            eq(MESSAGE_SID.to_owned()),
+            eq(DeliveryStatus::Delivered),
+            eq(None),
+            eq(now()),
+        )
+        .times(1)
+        .return_once(move |_, _, _, _, _, _| Ok(answer));
+    setup.spool.expect_push().never();
+    let webhook = naming(&id.to_string(), &Fields::status("delivered"));
+    assert_eq!(setup.service().receive_status(webhook).await, Ok(Receipt::Stored(advanced)));
+}
+
+#[tokio::test]
+async fn the_signature_covers_the_url_that_names_the_message() {
+    let id = sent_message().id;
+    let mut setup = Setup::new().account_found(&[], 1).stores_nothing();
+    let url = format!("{STATUS_URL}&message_id={id}");
+    setup.verifier.expect_verify().withf(move |_, signed, _, _| *signed == url).times(1).return_const(false);
+    let webhook = naming(&id.to_string(), &Fields::status("delivered"));
+    assert_eq!(setup.service().receive_status(webhook).await, Err(REFUSED));
+}
+
+#[tokio::test]
+async fn a_message_id_that_is_not_one_is_refused_after_the_signature_and_applies_nothing() {
+    let setup = Setup::tenant(&[]).stores_nothing();
+    let webhook = naming("not-a-uuid", &Fields::status("delivered"));
+    assert_invalid(setup.service().receive_status(webhook).await, "message_id");
 }
