@@ -18,6 +18,7 @@ mod messages;
 mod migrate;
 mod pool;
 mod prepared;
+mod role_check;
 mod rows;
 pub mod schema;
 mod seed;
@@ -39,6 +40,7 @@ pub use group_commit::{BatchStats, InboundBatching, WebhookBatchStats};
 pub use key_rotation::{KeyRotationReport, rotate_token_keys};
 pub use migrate::{MIGRATIONS, MigrationError, revert_all_migrations, run_migrations};
 pub use pool::{PgPool, PoolBuildError, PoolSettings, PoolStatus, build_pool};
+pub use role_check::{RoleCheckError, RoleProblem};
 pub use seed::{SeedReport, seed_demo_data};
 
 use account_cache::AccountCache;

@@ -7,6 +7,7 @@ use std::time::Duration;
 use actix_web::{HttpServer, web};
 use anyhow::Context;
 use app_http::config::Config;
+use app_http::role_guard::{self, BeforeServing, RoleGuard};
 use app_http::simulate::{self, SimulateCommand};
 use app_http::workers::Workers;
 use app_http::{server, telemetry, wiring};
@@ -191,6 +192,7 @@ async fn create_api_key(config: &Config, user: uuid::Uuid, name: String) -> anyh
 
 async fn serve(config: Config) -> anyhow::Result<()> {
     let store = wiring::store(&config)?;
+    let role_check = role_guard::check_before_serving(&store).await?;
     // Before serving: webhooks spooled by an earlier run are replayed as soon as the drainer
     // starts, and a second instance on the same directory is refused here.
     let spool = wiring::spool(&config)?;
@@ -224,13 +226,23 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     if config.http_workers > 0 {
         server = server.workers(config.http_workers);
     }
-    let served = server.listen(listener)?.shutdown_timeout(30).run().await;
+    let server = server.listen(listener)?.shutdown_timeout(30).run();
+    let guard = RoleGuard::default();
+    let deferred_check =
+        matches!(role_check, BeforeServing::Deferred).then(|| guard.watch(store.clone(), server.handle()));
+    let served = server.await;
+    if let Some(check) = deferred_check {
+        check.abort();
+    }
     if let Some(workers) = workers {
         workers.shutdown().await;
     }
     drainer.shutdown().await;
     account_changes.abort();
     served?;
+    if let Some(refused) = guard.refusal() {
+        return Err(refused.into());
+    }
     tracing::info!("stopped");
     Ok(())
 }

@@ -149,6 +149,19 @@ impl TestDb {
         conn.batch_execute(sql).await.unwrap_or_else(|e| panic!("{sql}: {e}"));
     }
 
+    /// Runs `sql` as the owner on the server's own database (`DATABASE_URL`'s), for what
+    /// cannot run inside this one, such as renaming it.
+    pub async fn execute_on_server(&self, sql: &str) {
+        let mut conn = connect(&self.admin_url).await;
+        conn.batch_execute(sql).await.unwrap_or_else(|e| panic!("{sql}: {e}"));
+    }
+
+    /// The database's name.
+    #[must_use]
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
     /// Counts rows with `sql` (which must select one `bigint` named `count`) as the owner.
     pub async fn count(&self, sql: &str) -> i64 {
         #[derive(QueryableByName)]
