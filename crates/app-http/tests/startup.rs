@@ -24,6 +24,17 @@ async fn exit_within(mut child: std::process::Child, limit: Duration) -> std::pr
     child.wait_with_output().expect("output")
 }
 
+#[track_caller]
+fn assert_refused_as_superuser(output: &std::process::Output) {
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success(), "{}", describe(output));
+    assert!(
+        stderr.contains("refusing to serve") && stderr.contains("is a superuser"),
+        "{}",
+        describe(output)
+    );
+}
+
 fn serve(env: &Env) -> std::process::Child {
     env.command(&["serve"])
         .stdin(Stdio::null())
@@ -39,13 +50,7 @@ async fn serve_refuses_a_superuser_as_the_application_role_naming_it() {
     // The schema owner (a superuser in the tests) where the application role belongs.
     let env = Env::with_database(db.owner_url(), db.owner_url(), "http://127.0.0.1:9");
     let output = exit_within(serve(&env), Duration::from_secs(20)).await;
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(!output.status.success(), "{}", describe(&output));
-    assert!(
-        stderr.contains("refusing to serve") && stderr.contains("is a superuser"),
-        "{}",
-        describe(&output)
-    );
+    assert_refused_as_superuser(&output);
 }
 
 #[tokio::test]
@@ -72,11 +77,5 @@ async fn a_serve_started_while_the_database_was_away_stops_once_it_answers_and_r
     db.execute_on_server(&rename(&database, &away)).await;
     let output = exit_within(child, Duration::from_secs(20)).await;
     db.execute_on_server(&rename(&away, &database)).await;
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(!output.status.success(), "{}", describe(&output));
-    assert!(
-        stderr.contains("refusing to serve") && stderr.contains("is a superuser"),
-        "{}",
-        describe(&output)
-    );
+    assert_refused_as_superuser(&output);
 }
