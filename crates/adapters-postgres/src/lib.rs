@@ -11,6 +11,7 @@ mod account_cache;
 mod conversations;
 mod crypto;
 mod error;
+mod events;
 mod features;
 mod group_commit;
 mod key_rotation;

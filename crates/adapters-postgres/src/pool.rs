@@ -125,8 +125,13 @@ pub fn build_pool(settings: &PoolSettings) -> Result<PgPool, PoolBuildError> {
             let mut conn = tokio::time::timeout(connect_timeout, connect)
                 .await
                 .map_err(|_| ConnectionError::BadConnection("connection timed out".to_owned()))??;
+            // A transaction left open idle (a stalled task) would also hold back every
+            // tenant's event stream (events are read only behind the oldest running
+            // transaction, ADR 0018): it ends after the statement timeout as well.
             conn.batch_execute(&format!(
-                "SET statement_timeout = {statement_timeout_ms}; SET application_name = 'conversa'"
+                "SET statement_timeout = {statement_timeout_ms};
+                 SET idle_in_transaction_session_timeout = {statement_timeout_ms};
+                 SET application_name = 'conversa'"
             ))
             .await
             .map_err(ConnectionError::CouldntSetupConfiguration)?;

@@ -13,6 +13,7 @@ use std::time::Duration;
 
 use ports::DeliveryUpdate;
 use prometheus_client::encoding::text::{encode_eof, encode_registry};
+use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::registry::Registry;
 use services::{DispatchReport, DrainReport, InboundOutcome, Receipt, SweepReport};
 
@@ -48,6 +49,7 @@ pub struct Metrics {
     pending_closures: LabeledCounter<PendingClosureOutcome>,
     worker_failures: LabeledCounter<Worker>,
     spool_replays: LabeledCounter<SpoolReplay>,
+    event_streams: Gauge,
 }
 
 impl Default for Metrics {
@@ -102,6 +104,12 @@ impl Metrics {
             "spool_replays",
             "Spooled webhooks the drainer handled, by outcome: replayed (stored) or failed (buried as dead letters)",
         );
+        let event_streams = Gauge::default();
+        registry.register(
+            "event_streams",
+            "Event streams (GET /api/v1/events) open on this instance",
+            event_streams.clone(),
+        );
         Self {
             registry,
             requests,
@@ -113,7 +121,18 @@ impl Metrics {
             pending_closures,
             worker_failures,
             spool_replays,
+            event_streams,
         }
+    }
+
+    /// An event stream opened.
+    pub fn event_streams_opened(&self) {
+        self.event_streams.inc();
+    }
+
+    /// An event stream closed (its client went away).
+    pub fn event_streams_closed(&self) {
+        self.event_streams.dec();
     }
 
     /// Records one HTTP request.

@@ -3,7 +3,7 @@
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use crate::routes::{admin, conversations, docs, health, messages, metrics, webhooks};
+use crate::routes::{admin, conversations, docs, events, health, messages, metrics, webhooks};
 
 /// Conversa's API description: the versioned API under `/api/v1` and the health endpoints.
 #[derive(Debug, OpenApi)]
@@ -28,6 +28,7 @@ only the `request_id`, also sent as `x-request-id`); 503 `unavailable`, `not_rea
         (name = "administration", description = "Users, API keys, features, Twilio accounts (admin role)"),
         (name = "health", description = "Liveness, readiness and metrics"),
         (name = "webhooks", description = "Twilio webhooks"),
+        (name = "events", description = "The tenant's events, live (Server-Sent Events)"),
         (name = "documentation", description = "This document and its viewer"),
     )
 )]
@@ -60,6 +61,7 @@ pub struct ApiDoc;
     admin::get_twilio_account,
     admin::update_twilio_account,
     admin::delete_twilio_account,
+    events::stream,
 ))]
 struct V1;
 

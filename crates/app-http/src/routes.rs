@@ -3,6 +3,7 @@
 pub mod admin;
 pub mod conversations;
 pub mod docs;
+pub mod events;
 pub mod health;
 pub mod messages;
 pub mod metrics;

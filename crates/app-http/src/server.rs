@@ -7,7 +7,7 @@ use actix_web::{App, HttpResponse, web};
 
 use crate::extract::BodyLimit;
 use crate::problem::ApiError;
-use crate::routes::{admin, conversations, docs, health, messages, metrics, webhooks};
+use crate::routes::{admin, conversations, docs, events, health, messages, metrics, webhooks};
 use crate::state::AppState;
 use crate::telemetry;
 
@@ -55,7 +55,8 @@ pub fn configure(state: web::Data<AppState>, body_limit: usize) -> impl FnOnce(&
                     .service(admin::list_twilio_accounts)
                     .service(admin::get_twilio_account)
                     .service(admin::update_twilio_account)
-                    .service(admin::delete_twilio_account),
+                    .service(admin::delete_twilio_account)
+                    .service(events::stream),
             )
             .default_service(web::to(not_found));
     }

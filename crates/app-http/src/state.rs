@@ -6,7 +6,7 @@ use adapters_postgres::PgStore;
 use domain::SecretString;
 use ports::WebhookSpool;
 use services::{
-    ConversationService, FeatureService, MessageService, TenantService, TwilioAccountService,
+    ConversationService, EventService, FeatureService, MessageService, TenantService, TwilioAccountService,
     TwilioWebhookService,
 };
 
@@ -27,6 +27,10 @@ pub struct AppState {
     pub features: FeatureService,
     /// Twilio accounts.
     pub twilio_accounts: TwilioAccountService,
+    /// The tenant's event stream.
+    pub events: EventService,
+    /// How event streams wait for events.
+    pub event_stream: crate::routes::events::StreamSettings,
     /// The database, for readiness.
     pub store: PgStore,
     /// The webhook spool, for its metrics.

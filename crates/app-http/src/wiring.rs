@@ -11,8 +11,8 @@ use chrono::{DateTime, Utc};
 use domain::RetryPolicy;
 use ports::{Clock, Jitter, Pause, WebhookSpool};
 use services::{
-    ConversationService, FeatureService, LifecycleSweeper, MessageService, OutboundDispatcher, TenantService,
-    TwilioAccountService, TwilioWebhookService,
+    ConversationService, EventService, FeatureService, LifecycleSweeper, MessageService, OutboundDispatcher,
+    TenantService, TwilioAccountService, TwilioWebhookService,
 };
 
 use crate::config::Config;
@@ -138,7 +138,9 @@ pub fn app_state(store: PgStore, spool: Arc<dyn WebhookSpool>) -> AppState {
         },
         tenants: tenants(store.clone()),
         features: FeatureService { features: shared.clone(), clock: clock.clone() },
-        twilio_accounts: TwilioAccountService { accounts: shared, clock },
+        twilio_accounts: TwilioAccountService { accounts: shared.clone(), clock },
+        events: EventService { log: shared },
+        event_stream: crate::routes::events::StreamSettings::default(),
         store,
         spool,
         public_base_url: Config::default().public_base_url,

@@ -128,3 +128,7 @@ mod tests {
         assert_eq!(id, parsed);
     }
 }
+typed_id!(
+    /// Identifies a published event (the outbox's id: the webhook-id and the SSE id).
+    EventId
+);

@@ -50,13 +50,14 @@ pub use delivery::DeliveryStatus;
 pub use enums::{
     Channel, ConversationStatus, MessageDirection, MessageOwner, MessageType, UnknownVariant, UserRole,
 };
-pub use events::DomainEvent;
+pub use events::{DomainEvent, EventType, PublishedEvent, UnknownEventType};
 pub use feature::{
     Feature, FeatureError, FeatureName, FeatureUpdate, LifecycleSettings, MAX_FEATURE_CONFIG_BYTES,
     MAX_FEATURE_CONFIG_DEPTH, MAX_FEATURES_PER_TENANT, TenantSettings,
 };
 pub use ids::{
-    AiResultId, ApiKeyId, ConversationId, FeatureId, MessageId, OwnerId, SendJobId, TwilioAccountId, UserId,
+    AiResultId, ApiKeyId, ConversationId, EventId, FeatureId, MessageId, OwnerId, SendJobId, TwilioAccountId,
+    UserId,
 };
 pub use message::{Media, Message, MessageInputError, MessageTurn, NewMessage};
 pub use message_sid::{InvalidMessageSid, MessageSid};

@@ -16,6 +16,7 @@
 mod clock;
 mod conversations;
 mod error;
+mod events;
 mod gateway;
 mod messages;
 mod page;
@@ -27,6 +28,7 @@ mod webhooks;
 pub use clock::{ApiKeyIssuer, Clock, IssuedApiKey, Jitter, Pause};
 pub use conversations::{ClosureVerdict, ConversationFilter, ConversationStore, DetectedClosure, SweepBatch};
 pub use error::{ConflictKind, StoreError};
+pub use events::{EventFilter, EventLog, EventPosition, StoredEvent};
 pub use gateway::{ChannelCredentials, GatewayError, MessagingGateway, OutboundEnvelope, SendReceipt};
 pub use messages::{AppendedMessage, DeliveryFailure, DeliveryUpdate, InboundStored, MessageStore};
 pub use page::{Cursor, Page, PageRequest};
@@ -41,6 +43,8 @@ pub use webhooks::{WebhookAccount, WebhookAccounts, WebhookVerifier};
 pub use clock::{MockApiKeyIssuer, MockClock, MockJitter, MockPause};
 #[cfg(feature = "mock")]
 pub use conversations::MockConversationStore;
+#[cfg(feature = "mock")]
+pub use events::MockEventLog;
 #[cfg(feature = "mock")]
 pub use gateway::MockMessagingGateway;
 #[cfg(feature = "mock")]

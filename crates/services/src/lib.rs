@@ -10,6 +10,7 @@
 //! - [`LifecycleSweeper`]: closes expired and idle conversations, and confirms or drops
 //!   pending closures.
 //! - [`OutboundDispatcher`]: sends queued messages, retrying temporary failures.
+//! - [`EventService`]: the tenant's event stream (the outbox the store writes with each change).
 //! - [`TenantService`], [`FeatureService`], [`TwilioAccountService`]: tenant administration
 //!   and API-key authentication.
 //!
@@ -23,6 +24,7 @@ mod closure;
 mod conversations;
 mod dispatch;
 mod error;
+mod events;
 mod features;
 mod input;
 mod messages;
@@ -39,6 +41,7 @@ pub use conversations::{
 };
 pub use dispatch::{DispatchReport, OutboundDispatcher};
 pub use error::ServiceError;
+pub use events::{EventService, OpenedStream, StreamRequest};
 pub use features::{FeatureService, PutFeature};
 pub use messages::{AddMessage, MessageService};
 pub use sweep::{LifecycleSweeper, MAX_SWEEP_ROUNDS, PENDING_CLOSURE_LEASE, SweepReport};

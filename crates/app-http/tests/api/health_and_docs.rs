@@ -55,6 +55,7 @@ const API_PATHS: &[(&str, &[&str])] = &[
     ("/api/v1/features/{name}/enabled", &["post"]),
     ("/api/v1/twilio-accounts", &["get", "post"]),
     ("/api/v1/twilio-accounts/{id}", &["get"]),
+    ("/api/v1/events", &["get"]),
 ];
 
 #[actix_web::test]

@@ -3,6 +3,7 @@
 
 mod conversations;
 mod dispatch;
+mod events;
 mod features;
 mod fixtures;
 mod inbound;

@@ -1,0 +1,15 @@
+DROP FUNCTION app_prune_events(timestamptz, integer);
+DROP FUNCTION app_events_after(uuid, bigint, bigint, integer);
+DROP TRIGGER message_status_updated ON messages;
+DROP TRIGGER message_created ON messages;
+DROP TRIGGER conversation_changed ON conversations;
+DROP TRIGGER conversation_created ON conversations;
+DROP FUNCTION app_message_events();
+DROP FUNCTION app_conversation_events();
+DROP FUNCTION app_record_event(uuid, text, uuid, jsonb);
+DROP FUNCTION app_message_json(messages);
+DROP FUNCTION app_conversation_json(conversations);
+DROP FUNCTION app_json_time(timestamptz);
+DROP FUNCTION app_uuid_v7();
+DROP TABLE events;
+DROP SEQUENCE events_seq;
