@@ -14,6 +14,7 @@ use actix_web::test::{self, TestRequest};
 use actix_web::web::{self, Bytes};
 use adapters_postgres::{InboundBatching, PgStore, PoolSettings, TokenCipher, build_pool};
 use adapters_spool::{RedbSpool, SpoolSettings};
+use app_http::config::{Config, MetricsSettings};
 use app_http::state::AppState;
 use app_http::{server, wiring};
 use domain::SecretString;
@@ -131,17 +132,20 @@ pub async fn spawn_app_with_limit(limit: usize) -> TestApp {
 /// The application over a fresh database whose `GET /metrics` requires `token`.
 pub async fn spawn_app_with_metrics_token(token: &str) -> TestApp {
     let db = TestDb::new().await;
-    let (mut state, spool_dir) = state(store(PoolSettings::new(db.app_url())));
-    state.metrics_token = Some(SecretString::new(token));
+    let config =
+        Config { metrics: MetricsSettings { token: Some(SecretString::new(token)) }, ..Config::default() };
+    let (state, spool_dir) = state_for(&config, store(PoolSettings::new(db.app_url())));
     build(state, spool_dir, BODY_LIMIT, Some(db)).await
 }
 
 /// The application over a store whose database does not answer (nothing listens on port 1).
 pub async fn spawn_app_without_database() -> TestApp {
     let url = "postgres://conversa_app@127.0.0.1:1/conversa";
-    let mut settings = PoolSettings::new(url);
-    settings.acquire_timeout = Duration::from_millis(300);
-    settings.connect_timeout = Duration::from_millis(300);
+    let settings = PoolSettings {
+        acquire_timeout: Duration::from_millis(300),
+        connect_timeout: Duration::from_millis(300),
+        ..PoolSettings::new(url)
+    };
     let (state, spool_dir) = state(store(settings));
     build(state, spool_dir, BODY_LIMIT, None).await
 }
@@ -153,10 +157,15 @@ fn spool() -> (Arc<dyn WebhookSpool>, TempDir) {
     (Arc::new(RedbSpool::open(settings).expect("the spool opens")), dir)
 }
 
-/// The app's state over `store` with a spool of its own.
+/// The app's state over `store` with a spool of its own, configured by default.
 fn state(store: PgStore) -> (AppState, TempDir) {
+    state_for(&Config::default(), store)
+}
+
+/// The app's state for `config` over `store` with a spool of its own.
+fn state_for(config: &Config, store: PgStore) -> (AppState, TempDir) {
     let (spool, dir) = spool();
-    (wiring::app_state(store, spool), dir)
+    (wiring::app_state(config, store, spool), dir)
 }
 
 fn store(settings: PoolSettings) -> PgStore {
