@@ -91,7 +91,7 @@ pub fn store(config: &Config) -> Result<PgStore, WiringError> {
 /// workers' differ in size only.
 fn pool_settings(database: &DatabaseSettings, max_size: usize) -> PoolSettings {
     PoolSettings {
-        url: database.app_role_url().expose().to_owned(),
+        url: database.app_role_url(),
         max_size,
         acquire_timeout: database.acquire_timeout,
         connect_timeout: database.connect_timeout,
@@ -230,7 +230,11 @@ mod tests {
         );
         assert_eq!((api.max_size, workers.max_size), (16, 3));
         for settings in [api, workers] {
-            assert_eq!(settings.url, "postgres://conversa_app@db:5432/conversa", "the application role");
+            assert_eq!(
+                settings.url.expose(),
+                "postgres://conversa_app@db:5432/conversa",
+                "the application role"
+            );
             assert_eq!(settings.acquire_timeout, Duration::from_millis(2_000));
             assert_eq!(settings.connect_timeout, Duration::from_millis(1500));
             assert_eq!(settings.keepalive_idle, Duration::from_secs(9));
