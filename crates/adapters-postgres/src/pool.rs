@@ -11,6 +11,7 @@ use diesel::ConnectionError;
 use diesel_async::pooled_connection::deadpool::Pool;
 use diesel_async::pooled_connection::{AsyncDieselConnectionManager, ManagerConfig, RecyclingMethod};
 use diesel_async::{AsyncPgConnection, SimpleAsyncConnection};
+use domain::SecretString;
 
 /// The pool type the adapters use.
 pub type PgPool = Pool<AsyncPgConnection>;
@@ -18,8 +19,9 @@ pub type PgPool = Pool<AsyncPgConnection>;
 /// How to connect and how big the pool is.
 #[derive(Clone, Debug)]
 pub struct PoolSettings {
-    /// Connection URL of the application role (never the migration role).
-    pub url: String,
+    /// Connection URL of the application role (never the migration role). A secret: it may
+    /// hold the role's password, and these settings are `Debug`.
+    pub url: SecretString,
     /// Most connections held at once.
     pub max_size: usize,
     /// How long a caller waits for a free connection before `Unavailable`.
@@ -39,7 +41,7 @@ impl PoolSettings {
     #[must_use]
     pub fn new(url: impl Into<String>) -> Self {
         Self {
-            url: url.into(),
+            url: SecretString::new(url),
             max_size: 16,
             acquire_timeout: Duration::from_secs(5),
             connect_timeout: Duration::from_secs(5),
@@ -107,7 +109,7 @@ pub fn build_pool(settings: &PoolSettings) -> Result<PgPool, PoolBuildError> {
     let statement_timeout_ms = settings.statement_timeout.as_millis();
     let connect_timeout = settings.connect_timeout;
     // Checked once here, so a bad URL stops start-up instead of failing every connection.
-    connection_config(&settings.url, settings).map_err(|e| PoolBuildError(e.to_string()))?;
+    connection_config(settings.url.expose(), settings).map_err(|e| PoolBuildError(e.to_string()))?;
     let socket = settings.clone();
     let mut config = ManagerConfig::default();
     // Checking a connection with a query at every checkout costs a round trip per transaction;
@@ -138,7 +140,8 @@ pub fn build_pool(settings: &PoolSettings) -> Result<PgPool, PoolBuildError> {
             Ok(conn)
         })
     });
-    let manager = AsyncDieselConnectionManager::<AsyncPgConnection>::new_with_config(&settings.url, config);
+    let manager =
+        AsyncDieselConnectionManager::<AsyncPgConnection>::new_with_config(settings.url.expose(), config);
     Pool::builder(manager)
         .max_size(settings.max_size)
         .wait_timeout(Some(settings.acquire_timeout))
@@ -158,7 +161,7 @@ mod tests {
             PoolSettings::new("postgres://app@db:5432/conversa?keepalives=0&keepalives_idle=7200");
         settings.keepalive_idle = Duration::from_secs(12);
         settings.connect_timeout = Duration::from_secs(4);
-        let config = connection_config(&settings.url, &settings).unwrap();
+        let config = connection_config(settings.url.expose(), &settings).unwrap();
         assert!(config.get_keepalives());
         assert_eq!(config.get_keepalives_idle(), Duration::from_secs(12));
         assert_eq!(config.get_keepalives_interval(), Some(Duration::from_secs(4)));
@@ -166,6 +169,13 @@ mod tests {
         assert_eq!(config.get_tcp_user_timeout(), Some(&Duration::from_secs(24)));
         assert_eq!(config.get_connect_timeout(), Some(&Duration::from_secs(4)));
         assert_eq!(config.get_dbname(), Some("conversa"), "the rest of the URL is kept");
+    }
+
+    #[test]
+    fn the_settings_never_print_the_password() {
+        let settings = PoolSettings::new("postgres://app:hunter2@db:5432/conversa");
+        let printed = format!("{settings:?}");
+        assert!(!printed.contains("hunter2") && printed.contains("max_size: 16"), "{printed}");
     }
 
     #[test]

@@ -2,7 +2,6 @@
 
 use std::net::TcpListener;
 use std::sync::Arc;
-use std::time::Duration;
 
 use actix_web::{HttpServer, web};
 use anyhow::Context;
@@ -91,7 +90,7 @@ enum KeysCommand {
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     let config = Config::load()?;
-    telemetry::init(config.log_format, &config.log_filter);
+    telemetry::init(config.telemetry.log_format, &config.telemetry.log_filter);
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => actix_web::rt::System::new().block_on(serve(config)),
@@ -104,12 +103,14 @@ fn main() -> anyhow::Result<()> {
             runtime.block_on(create_api_key(&config, user, name))
         }
         Command::Keys { command: KeysCommand::Rotate } => runtime.block_on(rotate_keys(&config)),
-        Command::Simulate { command } => runtime.block_on(simulate::run(&command, &config.public_base_url)),
+        Command::Simulate { command } => {
+            runtime.block_on(simulate::run(&command, &config.http.public_base_url))
+        }
     }
 }
 
 async fn migrate(config: &Config) -> anyhow::Result<()> {
-    let applied = adapters_postgres::run_migrations(&config.database_url).await?;
+    let applied = adapters_postgres::run_migrations(config.database.url.expose()).await?;
     tracing::info!(applied = applied.len(), "migrations applied");
     println!("{}", serde_json::json!({ "applied": applied }));
     Ok(())
@@ -132,7 +133,7 @@ async fn seed(config: &Config) -> anyhow::Result<()> {
 
 async fn rotate_keys(config: &Config) -> anyhow::Result<()> {
     let cipher = wiring::token_cipher(config)?;
-    let report = adapters_postgres::rotate_token_keys(&config.database_url, &cipher)
+    let report = adapters_postgres::rotate_token_keys(config.database.url.expose(), &cipher)
         .await
         .context("cannot rotate the token encryption keys")?;
     let unreadable: Vec<_> = report
@@ -196,35 +197,35 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     // Before serving: webhooks spooled by an earlier run are replayed as soon as the drainer
     // starts, and a second instance on the same directory is refused here.
     let spool = wiring::spool(&config)?;
-    let account_changes = store.listen_for_account_changes(config.app_database_url());
-    let mut state = wiring::app_state(store.clone(), Arc::new(spool));
-    state.public_base_url.clone_from(&config.public_base_url);
-    state.metrics_token = config.metrics_token();
+    let account_changes =
+        store.listen_for_account_changes(config.database.app_role_url().expose().to_owned());
+    let state = wiring::app_state(&config, store.clone(), Arc::new(spool));
     if state.metrics_token.is_none() {
         tracing::info!(
             "GET /metrics is open: set CONVERSA_METRICS_TOKEN unless only your network reaches it"
         );
     }
-    let workers = if config.workers_enabled {
+    let workers = if config.workers.enabled {
         Some(wiring::workers(&config, &store, state.metrics.clone())?)
     } else {
         None
     };
     let drainer = Workers::spool_drainer(
         state.webhooks.clone(),
-        Duration::from_millis(config.spool_drain_interval_ms),
+        config.webhooks.spool_drain_interval,
         state.metrics.clone(),
     );
     let state = web::Data::new(state);
-    let listener = TcpListener::bind((config.host.as_str(), config.port))
-        .with_context(|| format!("cannot listen on {}:{}", config.host, config.port))?;
+    let http = &config.http;
+    let listener = TcpListener::bind((http.host.as_str(), http.port))
+        .with_context(|| format!("cannot listen on {}:{}", http.host, http.port))?;
     tracing::info!(address = %listener.local_addr()?, "serving");
-    let body_limit = config.body_limit_bytes;
+    let body_limit = http.body_limit_bytes;
     // actix-web stops on SIGTERM/SIGINT: it stops accepting, lets in-flight requests finish
     // (up to the shutdown timeout), then returns; the workers finish their round after that.
     let mut server = HttpServer::new(move || server::app(state.clone(), body_limit));
-    if config.http_workers > 0 {
-        server = server.workers(config.http_workers);
+    if http.workers > 0 {
+        server = server.workers(http.workers);
     }
     let server = server.listen(listener)?.shutdown_timeout(30).run();
     let guard = RoleGuard::default();

@@ -4,18 +4,18 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use adapters_postgres::{PgStore, Sha256ApiKeys, TokenCipher, build_pool};
-use adapters_spool::RedbSpool;
+use adapters_postgres::{InboundBatching, PgStore, PoolSettings, Sha256ApiKeys, TokenCipher, build_pool};
+use adapters_spool::{RedbSpool, SpoolSettings};
 use adapters_twilio::{TwilioConfig, TwilioGateway, TwilioSignatureVerifier};
 use chrono::{DateTime, Utc};
-use domain::RetryPolicy;
+use domain::{RetryPolicy, SecretString};
 use ports::{Clock, Jitter, Pause, WebhookSpool};
 use services::{
     ConversationService, EventService, FeatureService, LifecycleSweeper, MessageService, OutboundDispatcher,
     TenantService, TwilioAccountService, TwilioWebhookService,
 };
 
-use crate::config::Config;
+use crate::config::{Config, DatabaseSettings};
 use crate::metrics::Metrics;
 use crate::state::AppState;
 use crate::workers::Workers;
@@ -77,10 +77,27 @@ pub enum WiringError {
 /// # Errors
 /// [`WiringError`].
 pub fn store(config: &Config) -> Result<PgStore, WiringError> {
-    Ok(PgStore::new(build_pool(&config.pool_settings())?, token_cipher(config)?)
-        .with_inbound_deadline(Duration::from_millis(config.webhook_deadline_ms))
-        .with_account_cache_ttl(Duration::from_millis(config.account_cache_ttl_ms))
-        .with_inbound_batching(config.inbound_batching()))
+    let database = &config.database;
+    Ok(PgStore::new(build_pool(&pool_settings(database, database.pool_size))?, token_cipher(config)?)
+        .with_inbound_deadline(config.webhooks.deadline)
+        .with_account_cache_ttl(config.webhooks.account_cache_ttl)
+        .with_inbound_batching(InboundBatching {
+            flushers: database.inbound_flushers,
+            max_batch: database.inbound_batch_max,
+        }))
+}
+
+/// A pool of at most `max_size` connections of the application role: the API's pool and the
+/// workers' differ in size only.
+fn pool_settings(database: &DatabaseSettings, max_size: usize) -> PoolSettings {
+    PoolSettings {
+        url: database.app_role_url(),
+        max_size,
+        acquire_timeout: database.acquire_timeout,
+        connect_timeout: database.connect_timeout,
+        statement_timeout: database.statement_timeout,
+        keepalive_idle: database.keepalive_idle,
+    }
 }
 
 /// The token cipher for `config`: seals under the current key, opens with it or a previous one.
@@ -88,8 +105,9 @@ pub fn store(config: &Config) -> Result<PgStore, WiringError> {
 /// # Errors
 /// [`WiringError::Key`], [`WiringError::PreviousKey`].
 pub fn token_cipher(config: &Config) -> Result<TokenCipher, WiringError> {
-    TokenCipher::from_hex(&config.token_encryption_key)?
-        .with_previous(config.previous_token_keys())
+    let twilio = &config.twilio;
+    TokenCipher::from_hex(twilio.token_encryption_key.expose())?
+        .with_previous(twilio.previous_token_encryption_keys.iter().map(SecretString::expose))
         .map_err(WiringError::PreviousKey)
 }
 
@@ -98,7 +116,11 @@ pub fn token_cipher(config: &Config) -> Result<TokenCipher, WiringError> {
 /// # Errors
 /// [`WiringError::Spool`].
 pub fn spool(config: &Config) -> Result<RedbSpool, WiringError> {
-    Ok(RedbSpool::open(config.spool_settings())?)
+    let webhooks = &config.webhooks;
+    Ok(RedbSpool::open(SpoolSettings {
+        dir: webhooks.spool_dir.clone(),
+        max_bytes: webhooks.spool_max_bytes,
+    })?)
 }
 
 /// Tenants, users and API keys over `store` (what the operator commands need).
@@ -112,9 +134,9 @@ pub fn tenants(store: PgStore) -> TenantService {
 }
 
 /// The use cases over `store`, webhooks spooling into `spool` when the database cannot take
-/// them, with fresh metrics and `GET /metrics` open (see [`Config::metrics_token`]).
+/// them, with fresh metrics; the public URL and the metrics token from `config`.
 #[must_use]
-pub fn app_state(store: PgStore, spool: Arc<dyn WebhookSpool>) -> AppState {
+pub fn app_state(config: &Config, store: PgStore, spool: Arc<dyn WebhookSpool>) -> AppState {
     let shared = Arc::new(store.clone());
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     AppState {
@@ -143,9 +165,9 @@ pub fn app_state(store: PgStore, spool: Arc<dyn WebhookSpool>) -> AppState {
         event_stream: crate::routes::events::StreamSettings::default(),
         store,
         spool,
-        public_base_url: Config::default().public_base_url,
+        public_base_url: config.http.public_base_url.clone(),
         metrics: Arc::new(Metrics::new()),
-        metrics_token: None,
+        metrics_token: config.metrics.token.clone(),
     }
 }
 
@@ -157,20 +179,22 @@ pub fn app_state(store: PgStore, spool: Arc<dyn WebhookSpool>) -> AppState {
 pub fn workers(config: &Config, store: &PgStore, metrics: Arc<Metrics>) -> Result<Workers, WiringError> {
     // Not the API's pool: under API load a dispatcher waiting for a connection would watch its
     // leases lapse (and their jobs be claimed and sent again by another replica).
-    let shared = Arc::new(store.with_pool(build_pool(&config.worker_pool_settings())?));
+    let database = &config.database;
+    let shared = Arc::new(store.with_pool(build_pool(&pool_settings(database, database.worker_pool_size))?));
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let gateway = TwilioGateway::new(&TwilioConfig {
-        api_base_url: config.twilio_api_base_url.clone(),
-        status_callback_url: Some(format!("{}/webhooks/twilio/status", config.public_base_url)),
-        connect_timeout: Duration::from_millis(config.twilio_connect_timeout_ms),
-        request_timeout: Duration::from_millis(config.twilio_request_timeout_ms),
+        api_base_url: config.twilio.api_base_url.clone(),
+        status_callback_url: Some(format!("{}/webhooks/twilio/status", config.http.public_base_url)),
+        connect_timeout: config.twilio.connect_timeout,
+        request_timeout: config.twilio.request_timeout,
     })?;
+    let workers = &config.workers;
     let sweeper = LifecycleSweeper {
         conversations: shared.clone(),
         messages: shared.clone(),
         features: shared.clone(),
         clock: clock.clone(),
-        batch_size: config.sweep_batch_size,
+        batch_size: workers.sweep_batch_size,
     };
     let dispatcher = OutboundDispatcher {
         queue: shared,
@@ -179,18 +203,43 @@ pub fn workers(config: &Config, store: &PgStore, metrics: Arc<Metrics>) -> Resul
         jitter: Arc::new(ThreadRngJitter),
         pause: Arc::new(TokioPause),
         policy: RetryPolicy {
-            max_attempts: config.send_max_attempts,
-            base_delay_ms: config.send_base_delay_ms,
-            max_delay_ms: config.send_max_delay_ms,
+            max_attempts: workers.send_max_attempts,
+            base_delay_ms: workers.send_base_delay_ms,
+            max_delay_ms: workers.send_max_delay_ms,
         },
-        lease: chrono::Duration::seconds(i64::from(config.send_lease_seconds)),
-        batch_size: config.dispatch_batch_size,
+        lease: chrono::Duration::seconds(i64::from(workers.send_lease_seconds)),
+        batch_size: workers.dispatch_batch_size,
     };
-    Ok(Workers::start(
-        sweeper,
-        Duration::from_millis(config.sweep_interval_ms),
-        dispatcher,
-        Duration::from_millis(config.dispatch_interval_ms),
-        metrics,
-    ))
+    Ok(Workers::start(sweeper, workers.sweep_interval, dispatcher, workers.dispatch_interval, metrics))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_workers_get_their_own_small_pool_with_the_same_timeouts() {
+        let database = DatabaseSettings {
+            worker_pool_size: 3,
+            connect_timeout: Duration::from_millis(1500),
+            keepalive_idle: Duration::from_secs(9),
+            url: SecretString::new("postgres://owner:pw@db:5432/conversa"),
+            ..DatabaseSettings::default()
+        };
+        let (api, workers) = (
+            pool_settings(&database, database.pool_size),
+            pool_settings(&database, database.worker_pool_size),
+        );
+        assert_eq!((api.max_size, workers.max_size), (16, 3));
+        for settings in [api, workers] {
+            assert_eq!(
+                settings.url.expose(),
+                "postgres://conversa_app@db:5432/conversa",
+                "the application role"
+            );
+            assert_eq!(settings.acquire_timeout, Duration::from_millis(2_000));
+            assert_eq!(settings.connect_timeout, Duration::from_millis(1500));
+            assert_eq!(settings.keepalive_idle, Duration::from_secs(9));
+        }
+    }
 }

@@ -3,6 +3,7 @@
 //! calls it, plus tenants, users and keys created the way an operator and an admin create them.
 
 use std::future::Future;
+use std::path::Path;
 use std::pin::Pin;
 use std::rc::Rc;
 use std::sync::Arc;
@@ -12,12 +13,10 @@ use actix_web::http::StatusCode;
 use actix_web::http::header::{AUTHORIZATION, CONTENT_TYPE, HeaderMap};
 use actix_web::test::{self, TestRequest};
 use actix_web::web::{self, Bytes};
-use adapters_postgres::{InboundBatching, PgStore, PoolSettings, TokenCipher, build_pool};
-use adapters_spool::{RedbSpool, SpoolSettings};
+use app_http::config::{Config, DatabaseSettings, MetricsSettings, TwilioSettings, WebhookSettings};
 use app_http::state::AppState;
 use app_http::{server, wiring};
 use domain::SecretString;
-use ports::WebhookSpool;
 use serde_json::{Value, json};
 use services::NewOwnerRequest;
 use tempfile::TempDir;
@@ -123,47 +122,65 @@ pub async fn spawn_app() -> TestApp {
 /// The application over a fresh database with a body limit of `limit` bytes.
 pub async fn spawn_app_with_limit(limit: usize) -> TestApp {
     let db = TestDb::new().await;
-    let store = store(PoolSettings::new(db.app_url()));
-    let (state, spool_dir) = state(store);
+    let (state, spool_dir) = state(|spool_dir| config(&db.app_url(), spool_dir));
     build(state, spool_dir, limit, Some(db)).await
 }
 
 /// The application over a fresh database whose `GET /metrics` requires `token`.
 pub async fn spawn_app_with_metrics_token(token: &str) -> TestApp {
     let db = TestDb::new().await;
-    let (mut state, spool_dir) = state(store(PoolSettings::new(db.app_url())));
-    state.metrics_token = Some(SecretString::new(token));
+    let (state, spool_dir) = state(|spool_dir| Config {
+        metrics: MetricsSettings { token: Some(SecretString::new(token)) },
+        ..config(&db.app_url(), spool_dir)
+    });
     build(state, spool_dir, BODY_LIMIT, Some(db)).await
 }
 
 /// The application over a store whose database does not answer (nothing listens on port 1).
 pub async fn spawn_app_without_database() -> TestApp {
-    let url = "postgres://conversa_app@127.0.0.1:1/conversa";
-    let mut settings = PoolSettings::new(url);
-    settings.acquire_timeout = Duration::from_millis(300);
-    settings.connect_timeout = Duration::from_millis(300);
-    let (state, spool_dir) = state(store(settings));
+    let (state, spool_dir) = state(|spool_dir| {
+        let config = config("postgres://conversa_app@127.0.0.1:1/conversa", spool_dir);
+        Config {
+            database: DatabaseSettings {
+                acquire_timeout: Duration::from_millis(300),
+                connect_timeout: Duration::from_millis(300),
+                ..config.database
+            },
+            ..config
+        }
+    });
     build(state, spool_dir, BODY_LIMIT, None).await
 }
 
-/// A webhook spool of its own, in a directory removed with the app.
-fn spool() -> (Arc<dyn WebhookSpool>, TempDir) {
+/// The service's defaults, but the application role's URL `app_url`, the test cipher key and a
+/// small spool in `spool_dir`.
+fn config(app_url: &str, spool_dir: &Path) -> Config {
+    let defaults = Config::default();
+    Config {
+        database: DatabaseSettings {
+            app_url: Some(SecretString::new(app_url)),
+            // Not the service's 2 s: a test machine running several builds can be that slow.
+            acquire_timeout: Duration::from_secs(5),
+            ..defaults.database
+        },
+        twilio: TwilioSettings { token_encryption_key: SecretString::new(CIPHER_KEY), ..defaults.twilio },
+        webhooks: WebhookSettings {
+            spool_dir: spool_dir.to_owned(),
+            spool_max_bytes: 16 * 1024 * 1024,
+            ..defaults.webhooks
+        },
+        ..defaults
+    }
+}
+
+/// The app's state, wired as `serve` wires it, for the configuration `config` makes with a spool
+/// directory of its own (removed with the app).
+fn state(config: impl FnOnce(&Path) -> Config) -> (AppState, TempDir) {
     let dir = tempfile::tempdir().expect("a temporary directory");
-    let settings = SpoolSettings { dir: dir.path().to_owned(), max_bytes: 16 * 1024 * 1024 };
-    (Arc::new(RedbSpool::open(settings).expect("the spool opens")), dir)
-}
-
-/// The app's state over `store` with a spool of its own.
-fn state(store: PgStore) -> (AppState, TempDir) {
-    let (spool, dir) = spool();
-    (wiring::app_state(store, spool), dir)
-}
-
-fn store(settings: PoolSettings) -> PgStore {
-    let pool = build_pool(&settings).expect("pool settings are valid");
-    // As `serve` builds it: inbound messages that arrive together are stored together.
-    PgStore::new(pool, TokenCipher::from_hex(CIPHER_KEY).expect("a valid key"))
-        .with_inbound_batching(InboundBatching::default())
+    let config = config(dir.path());
+    let store = wiring::store(&config).expect("the test configuration wires");
+    let spool = wiring::spool(&config).expect("the spool opens");
+    (wiring::app_state(&config, store, Arc::new(spool)), dir)
 }
 
 async fn build(state: AppState, spool_dir: TempDir, limit: usize, db: Option<TestDb>) -> TestApp {
