@@ -156,6 +156,17 @@ sections! {
         "CONVERSA_SPOOL_DRAIN_INTERVAL_MS" => spool_drain_interval: Duration = Duration::from_millis(500),
     }
 
+    /// Events out (ADR 0018): the outbox's retention and the live stream.
+    events: EventSettings {
+        /// Days events are kept (a stream resumes with `Last-Event-ID` within them); older
+        /// ones are pruned by the sweeper.
+        "CONVERSA_EVENTS_RETENTION_DAYS" => retention_days: u32 = 7,
+        /// Pause between an idle event stream's reads of the outbox: at most this long before
+        /// an event reaches a stream on any instance.
+        #[serde(deserialize_with = "parse::millis")]
+        "CONVERSA_EVENTS_POLL_INTERVAL_MS" => poll_interval: Duration = Duration::from_millis(250),
+    }
+
     /// Logs.
     telemetry: TelemetrySettings {
         /// `json` or `pretty`.

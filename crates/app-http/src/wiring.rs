@@ -11,8 +11,8 @@ use chrono::{DateTime, Utc};
 use domain::{RetryPolicy, SecretString};
 use ports::{Clock, Jitter, Pause, WebhookSpool};
 use services::{
-    ConversationService, EventService, FeatureService, LifecycleSweeper, MessageService, OutboundDispatcher,
-    TenantService, TwilioAccountService, TwilioWebhookService,
+    ConversationService, EventRetention, EventService, FeatureService, LifecycleSweeper, MessageService,
+    OutboundDispatcher, TenantService, TwilioAccountService, TwilioWebhookService,
 };
 
 use crate::config::{Config, DatabaseSettings};
@@ -162,7 +162,10 @@ pub fn app_state(config: &Config, store: PgStore, spool: Arc<dyn WebhookSpool>) 
         features: FeatureService { features: shared.clone(), clock: clock.clone() },
         twilio_accounts: TwilioAccountService { accounts: shared.clone(), clock },
         events: EventService { log: shared },
-        event_stream: crate::routes::events::StreamSettings::default(),
+        event_stream: crate::routes::events::StreamSettings {
+            poll_interval: config.events.poll_interval,
+            ..crate::routes::events::StreamSettings::default()
+        },
         store,
         spool,
         public_base_url: config.http.public_base_url.clone(),
@@ -170,6 +173,9 @@ pub fn app_state(config: &Config, store: PgStore, spool: Arc<dyn WebhookSpool>) 
         metrics_token: config.metrics.token.clone(),
     }
 }
+
+/// Events pruned per round of the event retention (one short statement each).
+const EVENT_PRUNE_BATCH: usize = 1_000;
 
 /// The background workers over `store`, on a pool of their own
 /// (`CONVERSA_DB_WORKER_POOL_SIZE`), sending through Twilio and recording into `metrics`.
@@ -196,6 +202,12 @@ pub fn workers(config: &Config, store: &PgStore, metrics: Arc<Metrics>) -> Resul
         clock: clock.clone(),
         batch_size: workers.sweep_batch_size,
     };
+    let retention = EventRetention {
+        log: shared.clone(),
+        clock: clock.clone(),
+        keep: chrono::Duration::days(i64::from(config.events.retention_days)),
+        batch_size: EVENT_PRUNE_BATCH,
+    };
     let dispatcher = OutboundDispatcher {
         queue: shared,
         gateway: Arc::new(gateway),
@@ -210,7 +222,14 @@ pub fn workers(config: &Config, store: &PgStore, metrics: Arc<Metrics>) -> Resul
         lease: chrono::Duration::seconds(i64::from(workers.send_lease_seconds)),
         batch_size: workers.dispatch_batch_size,
     };
-    Ok(Workers::start(sweeper, workers.sweep_interval, dispatcher, workers.dispatch_interval, metrics))
+    Ok(Workers::start(
+        sweeper,
+        workers.sweep_interval,
+        dispatcher,
+        workers.dispatch_interval,
+        retention,
+        metrics,
+    ))
 }
 
 #[cfg(test)]

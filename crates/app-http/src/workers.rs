@@ -7,7 +7,7 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
-use services::{LifecycleSweeper, OutboundDispatcher, ServiceError, TwilioWebhookService};
+use services::{EventRetention, LifecycleSweeper, OutboundDispatcher, ServiceError, TwilioWebhookService};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
@@ -15,6 +15,10 @@ use crate::metrics::{Metrics, Worker};
 
 /// Spooled webhooks replayed per drain round (one after another, in arrival order).
 const SPOOL_DRAIN_BATCH: usize = 100;
+
+/// Pause between rounds of the event retention while nothing is due: events are kept for days,
+/// so a minute late is nothing.
+const EVENT_RETENTION_EVERY: Duration = Duration::from_secs(60);
 
 /// Tells the workers to stop, and waits for them.
 #[derive(Debug)]
@@ -24,13 +28,15 @@ pub struct Workers {
 }
 
 impl Workers {
-    /// Starts the sweeper and the dispatcher, recording their rounds into `metrics`.
+    /// Starts the sweeper, the dispatcher and the event retention, recording their rounds into
+    /// `metrics`.
     #[must_use]
     pub fn start(
         sweeper: LifecycleSweeper,
         sweep_every: Duration,
         dispatcher: OutboundDispatcher,
         dispatch_every: Duration,
+        retention: EventRetention,
         metrics: Arc<Metrics>,
     ) -> Self {
         let (stop, stopped) = watch::channel(false);
@@ -48,6 +54,18 @@ impl Workers {
                 }
             }
         });
+        let prune = spawn_loop("event_retention", EVENT_RETENTION_EVERY, stopped.clone(), {
+            let metrics = Arc::clone(&metrics);
+            move || {
+                let (retention, metrics) = (retention.clone(), Arc::clone(&metrics));
+                async move {
+                    let pruned = retention.run_once().await.inspect_err(|_| {
+                        metrics.record_worker_failure(Worker::EventRetention);
+                    })?;
+                    Ok(pruned as usize == retention.batch_size)
+                }
+            }
+        });
         let dispatch = spawn_loop("dispatcher", dispatch_every, stopped, move || {
             let (dispatcher, metrics) = (dispatcher.clone(), Arc::clone(&metrics));
             async move {
@@ -59,7 +77,7 @@ impl Workers {
                 Ok(report.sent + report.retried + report.failed + report.already_accepted > 0)
             }
         });
-        Self { stop, handles: vec![sweep, dispatch] }
+        Self { stop, handles: vec![sweep, dispatch, prune] }
     }
 
     /// Starts the drainer of the webhook spool: every `every` while the spool holds webhooks,

@@ -3,8 +3,9 @@
 
 use std::sync::Arc;
 
+use chrono::Duration;
 use domain::{ConversationId, EventId, EventType, Principal, UserRole};
-use ports::{EventFilter, EventLog, EventPosition, StoredEvent};
+use ports::{Clock, EventFilter, EventLog, EventPosition, StoredEvent};
 
 use crate::{ServiceError, authz::require};
 
@@ -94,6 +95,40 @@ impl EventService {
         limit: usize,
     ) -> Result<(Vec<StoredEvent>, Option<EventPosition>), ServiceError> {
         Ok(self.log.events_after(principal.owner_id, stream.after, &stream.filter, limit).await?)
+    }
+}
+
+/// Prunes events older than the retention period, for every tenant (a background worker).
+#[derive(Clone)]
+pub struct EventRetention {
+    /// The outbox.
+    pub log: Arc<dyn EventLog>,
+    /// Time.
+    pub clock: Arc<dyn Clock>,
+    /// How long events are kept.
+    pub keep: Duration,
+    /// Events deleted per round.
+    pub batch_size: usize,
+}
+
+impl std::fmt::Debug for EventRetention {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EventRetention").field("keep", &self.keep).finish_non_exhaustive()
+    }
+}
+
+impl EventRetention {
+    /// Deletes up to a batch of events older than the retention period; how many. A full
+    /// batch means more may be due.
+    ///
+    /// # Errors
+    /// [`ServiceError::Unavailable`].
+    pub async fn run_once(&self) -> Result<u64, ServiceError> {
+        let pruned = self.log.prune_events(self.clock.now() - self.keep, self.batch_size).await?;
+        if pruned > 0 {
+            tracing::info!(pruned, "events past their retention pruned");
+        }
+        Ok(pruned)
     }
 }
 

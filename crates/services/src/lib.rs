@@ -41,7 +41,7 @@ pub use conversations::{
 };
 pub use dispatch::{DispatchReport, OutboundDispatcher};
 pub use error::ServiceError;
-pub use events::{EventService, OpenedStream, StreamRequest};
+pub use events::{EventRetention, EventService, OpenedStream, StreamRequest};
 pub use features::{FeatureService, PutFeature};
 pub use messages::{AddMessage, MessageService};
 pub use sweep::{LifecycleSweeper, MAX_SWEEP_ROUNDS, PENDING_CLOSURE_LEASE, SweepReport};

@@ -74,6 +74,17 @@ impl Config {
         if url::Url::parse(&twilio.api_base_url).is_err() {
             return invalid("CONVERSA_TWILIO_API_BASE_URL", "must be an absolute URL");
         }
+        if self.events.retention_days == 0 {
+            return invalid("CONVERSA_EVENTS_RETENTION_DAYS", "must be at least 1");
+        }
+        if self.events.poll_interval < Duration::from_millis(10)
+            || self.events.poll_interval > Duration::from_secs(1)
+        {
+            return invalid(
+                "CONVERSA_EVENTS_POLL_INTERVAL_MS",
+                "must be between 10 and 1000: an event reaches every stream within it",
+            );
+        }
         if http.body_limit_bytes < 1024 {
             return invalid("CONVERSA_BODY_LIMIT_BYTES", "must be at least 1024");
         }

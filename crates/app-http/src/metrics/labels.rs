@@ -182,6 +182,8 @@ label_values! {
         Dispatcher => "dispatcher",
         /// The webhook spool's drainer (a failed round: the spool itself could not be read).
         SpoolDrainer => "spool_drainer",
+        /// The pruning of events past their retention.
+        EventRetention => "event_retention",
     }
 }
 

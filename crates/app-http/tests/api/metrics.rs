@@ -11,7 +11,7 @@ use chrono::{DateTime, Utc};
 use domain::SecretString;
 use ports::Clock;
 use serde_json::json;
-use services::LifecycleSweeper;
+use services::{EventRetention, LifecycleSweeper};
 use wiremock::matchers::method;
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
@@ -214,6 +214,12 @@ async fn the_workers_count_sends_and_sweeper_closures() {
         .mount(&twilio)
         .await;
     let store = Arc::new(app.state.store.clone());
+    let retention = EventRetention {
+        log: store.clone(),
+        clock: Arc::new(NextMonth),
+        keep: chrono::Duration::days(7),
+        batch_size: 100,
+    };
     let gateway = TwilioGateway::new(&TwilioConfig { api_base_url: twilio.uri(), ..TwilioConfig::default() })
         .expect("a gateway");
     let sweeper = LifecycleSweeper {
@@ -225,7 +231,7 @@ async fn the_workers_count_sends_and_sweeper_closures() {
     };
     let dispatcher = dispatcher(&app, gateway);
     let every = Duration::from_millis(50);
-    let workers = Workers::start(sweeper, every, dispatcher, every, app.state.metrics.clone());
+    let workers = Workers::start(sweeper, every, dispatcher, every, retention, app.state.metrics.clone());
 
     let (sent, expired) =
         (counter("sends", "outcome", "sent"), counter("sweeper_closures", "reason", "expired"));

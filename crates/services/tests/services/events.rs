@@ -3,7 +3,7 @@ use std::sync::Arc;
 use domain::{ConversationId, EventId, EventType};
 use mockall::predicate::eq;
 use ports::{EventFilter, EventPosition, MockEventLog};
-use services::{EventService, ServiceError, StreamRequest};
+use services::{EventRetention, EventService, ServiceError, StreamRequest};
 
 use crate::fixtures::*;
 
@@ -70,4 +70,20 @@ async fn an_unkept_last_event_id_or_a_bad_filter_is_refused_naming_it_and_reads_
             other => panic!("expected invalid {field}: {other:?}"),
         }
     }
+}
+
+#[tokio::test]
+async fn the_retention_prunes_what_is_older_than_it_keeps() {
+    let mut log = MockEventLog::new();
+    log.expect_prune_events()
+        .with(eq(now() - chrono::Duration::days(7)), eq(500))
+        .times(1)
+        .returning(|_, _| Ok(500));
+    let retention = EventRetention {
+        log: Arc::new(log),
+        clock: clock(),
+        keep: chrono::Duration::days(7),
+        batch_size: 500,
+    };
+    assert_eq!(retention.run_once().await.unwrap(), 500);
 }
