@@ -11,6 +11,8 @@ use utoipa::{Modify, OpenApi};
 
 use crate::problem::{Problem, RETRY_AFTER_SECONDS};
 
+mod constraints;
+
 /// Conversa's API description: everything but the paths.
 #[derive(Debug, OpenApi)]
 #[openapi(
@@ -107,7 +109,8 @@ fn shape_problems(operation: &Value) -> Vec<(&'static str, &'static str)> {
 
 /// Adds to every operation the problems its shape implies, and states that every error
 /// response is `application/problem+json` with the [`Problem`] schema (503s with
-/// `Retry-After`), as `problem.rs` answers them.
+/// `Retry-After`), as `problem.rs` answers them; then states what the parsers refuse in the
+/// schemas (`constraints`).
 #[must_use]
 pub fn complete(document: utoipa::openapi::OpenApi) -> Value {
     let mut document = serde_json::to_value(document).expect("the OpenAPI document serializes");
@@ -127,6 +130,7 @@ pub fn complete(document: utoipa::openapi::OpenApi) -> Value {
             }
         }
     }
+    constraints::state(&mut document);
     document
 }
 
