@@ -6,7 +6,6 @@ DROP TRIGGER conversation_changed ON conversations;
 DROP TRIGGER conversation_created ON conversations;
 DROP FUNCTION app_message_events();
 DROP FUNCTION app_conversation_events();
-DROP FUNCTION app_record_event(uuid, text, uuid, jsonb);
 DROP FUNCTION app_message_json(messages);
 DROP FUNCTION app_conversation_json(conversations);
 DROP FUNCTION app_json_time(timestamptz);

@@ -133,6 +133,20 @@ diesel::table! {
 }
 
 diesel::table! {
+    events (owner_id, id) {
+        owner_id -> Uuid,
+        id -> Uuid,
+        #[sql_name = "type"]
+        event_type -> Text,
+        conversation_id -> Uuid,
+        occurred_at -> Timestamptz,
+        txid -> Int8,
+        seq -> Int8,
+        data -> Jsonb,
+    }
+}
+
+diesel::table! {
     send_jobs (owner_id, id) {
         owner_id -> Uuid,
         id -> Uuid,
@@ -156,5 +170,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     conversations,
     messages,
     ai_results,
-    send_jobs
+    send_jobs,
+    events
 );

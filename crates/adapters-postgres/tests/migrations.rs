@@ -128,7 +128,7 @@ async fn every_table_column_and_function_has_a_comment() {
             AND relname <> '__diesel_schema_migrations'",
     )
     .await;
-    assert_eq!(tables.len(), 9, "{tables:?}");
+    assert_eq!(tables.len(), 10, "{tables:?}");
     let undocumented = lines(
         &mut conn,
         "SELECT 'table ' || c.relname AS line FROM pg_class c

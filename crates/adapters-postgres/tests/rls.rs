@@ -13,7 +13,7 @@ use support::{Tenant, at, count_on, create_account, create_tenant, customer, inb
 use test_db::TestDb;
 
 /// Every table holding tenant rows, with the column naming the tenant.
-const TENANT_TABLES: [(&str, &str); 9] = [
+const TENANT_TABLES: [(&str, &str); 10] = [
     ("owners", "id"),
     ("users", "owner_id"),
     ("api_keys", "owner_id"),
@@ -23,6 +23,7 @@ const TENANT_TABLES: [(&str, &str); 9] = [
     ("messages", "owner_id"),
     ("ai_results", "owner_id"),
     ("send_jobs", "owner_id"),
+    ("events", "owner_id"),
 ];
 
 /// A tenant with at least one row in every table.
@@ -76,11 +77,21 @@ async fn a_tenant_can_neither_read_nor_change_nor_add_another_tenants_rows() {
         assert_eq!(count_on(&mut app, &theirs).await, 0, "{table}: another tenant's rows are invisible");
         assert_eq!(count_on(&mut app, &all).await, count_on(&mut app, &ours).await, "{table}");
 
-        let update =
-            format!("UPDATE {table} SET created_at = created_at WHERE {tenant_column} = '{}'", beta.id());
-        assert_eq!(diesel::sql_query(&update).execute(&mut app).await.unwrap(), 0, "{table}: update");
+        let update = format!(
+            "UPDATE {table} SET {tenant_column} = {tenant_column} WHERE {tenant_column} = '{}'",
+            beta.id()
+        );
         let delete = format!("DELETE FROM {table} WHERE {tenant_column} = '{}'", beta.id());
-        assert_eq!(diesel::sql_query(&delete).execute(&mut app).await.unwrap(), 0, "{table}: delete");
+        if table == "events" {
+            // The outbox is append-only for the service: no tenant's events can be changed.
+            for write in [&update, &delete] {
+                let refused = diesel::sql_query(write).execute(&mut app).await.unwrap_err().to_string();
+                assert!(refused.contains("permission denied"), "{table}: {refused}");
+            }
+        } else {
+            assert_eq!(diesel::sql_query(&update).execute(&mut app).await.unwrap(), 0, "{table}: update");
+            assert_eq!(diesel::sql_query(&delete).execute(&mut app).await.unwrap(), 0, "{table}: delete");
+        }
         assert!(db.count(&theirs).await > 0, "{table}: beta's rows are all still there");
     }
 

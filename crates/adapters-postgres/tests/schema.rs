@@ -31,6 +31,20 @@ fn parse_schema_rs(source: &str) -> (Columns, PrimaryKeys) {
             if line == "}" {
                 break;
             }
+            // `#[sql_name = "type"]` names the next line's column in the database.
+            let renamed = line.strip_prefix("#[sql_name = \"").and_then(|rest| rest.strip_suffix("\"]"));
+            let line = match renamed {
+                Some(sql_name) => {
+                    let next = lines.next().expect("a column after #[sql_name]");
+                    let (_, sql_type) =
+                        next.split_once("->").unwrap_or_else(|| panic!("column line `{next}`"));
+                    let previous =
+                        table.insert(sql_name.to_owned(), sql_type.trim().trim_end_matches(',').to_owned());
+                    assert!(previous.is_none(), "{name}.{sql_name} declared twice");
+                    continue;
+                }
+                None => line,
+            };
             let (column, sql_type) = line.split_once("->").unwrap_or_else(|| panic!("column line `{line}`"));
             let previous =
                 table.insert(column.trim().to_owned(), sql_type.trim().trim_end_matches(',').to_owned());

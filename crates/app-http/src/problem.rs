@@ -8,6 +8,7 @@
 //! | 401 | `unauthorized` |
 //! | 403 | `forbidden`, `invalid_signature` |
 //! | 404 | `not_found` |
+//! | 405 | `method_not_allowed` (with `Allow`) |
 //! | 409 | `email_taken`, `account_sid_taken`, `number_taken`, `account_in_use`, `conflict`, `conversation_closed` |
 //! | 413 | `payload_too_large` |
 //! | 415 | `unsupported_media_type` |
@@ -69,6 +70,8 @@ pub struct ApiError {
     title: &'static str,
     detail: String,
     field: Option<String>,
+    /// `Allow`, on a 405.
+    allow: Option<String>,
 }
 
 impl std::fmt::Display for ApiError {
@@ -85,7 +88,7 @@ impl ApiError {
         title: &'static str,
         detail: impl Into<String>,
     ) -> Self {
-        Self { status, code, title, detail: detail.into(), field: None }
+        Self { status, code, title, detail: detail.into(), field: None, allow: None }
     }
 
     /// Names the input field at fault.
@@ -114,6 +117,18 @@ impl ApiError {
     /// 404.
     pub fn not_found() -> Self {
         Self::new(StatusCode::NOT_FOUND, "not_found", "Not found", "no such resource")
+    }
+
+    /// 405: the path is served, with other methods (`allow`, as in the `Allow` header).
+    pub fn method_not_allowed(method: &actix_web::http::Method, allow: String) -> Self {
+        let mut error = Self::new(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "method_not_allowed",
+            "Method not allowed",
+            format!("{method} is not served here; {allow} are"),
+        );
+        error.allow = Some(allow);
+        error
     }
 
     /// 413: the body is over the configured limit.
@@ -228,6 +243,9 @@ impl ResponseError for ApiError {
         response.insert_header((header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json")));
         if self.status == StatusCode::SERVICE_UNAVAILABLE {
             response.insert_header((header::RETRY_AFTER, RETRY_AFTER_SECONDS));
+        }
+        if let Some(allow) = &self.allow {
+            response.insert_header((header::ALLOW, allow.as_str()));
         }
         response.json(self.problem())
     }

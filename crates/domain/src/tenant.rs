@@ -28,7 +28,9 @@ impl Email {
     /// the domain, or more than 254 characters.
     pub fn parse(raw: &str) -> Result<Self, TenantInputError> {
         let email = raw.trim().to_lowercase();
-        let valid = email.len() <= 254
+        // Characters, as documented (and as the API's schema can state with `maxLength`), not
+        // bytes: a non-ASCII address is no longer for being encoded in more of them.
+        let valid = email.chars().count() <= 254
             && !email.chars().any(char::is_whitespace)
             && email.split_once('@').is_some_and(|(local, domain)| {
                 !local.is_empty()
@@ -187,6 +189,16 @@ impl Principal {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_email_is_bounded_in_characters_not_bytes() {
+        let domain = "@exemplo.com.br";
+        let at_limit = format!("{}{domain}", "é".repeat(254 - domain.len()));
+        assert!(at_limit.len() > 254, "the address is longer in bytes");
+        assert!(Email::parse(&at_limit).is_ok());
+        let over = format!("é{at_limit}");
+        assert!(matches!(Email::parse(&over), Err(TenantInputError::InvalidEmail(_))));
+    }
 
     #[test]
     fn emails_are_checked_and_lowercased() {

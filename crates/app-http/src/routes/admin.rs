@@ -251,7 +251,8 @@ pub async fn list_features(state: web::Data<AppState>, caller: Caller) -> Result
 
 /// One feature.
 #[utoipa::path(params(("name" = String, Path, description = "Feature name")),
-    responses((status = 200, body = FeatureOut), (status = 404, body = Problem)),
+    responses((status = 200, body = FeatureOut), (status = 404, body = Problem),
+        (status = 422, description = "`invalid_input`: not a feature name", body = Problem)),
     security(("api_key" = [])), tag = "administration")]
 #[get("/features/{name}")]
 pub async fn get_feature(

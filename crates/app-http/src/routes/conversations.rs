@@ -63,7 +63,23 @@ pub struct CloseIn {
 #[schema(example = json!({"seconds": 3600}))]
 pub struct ExtendIn {
     /// Seconds to add; capped by the tenant's maximum extension and the conversation's lifetime.
+    #[serde(deserialize_with = "whole_number")]
+    #[schema(maximum = 9_223_372_036_854_775_807_i64)]
     pub seconds: i64,
+}
+
+/// An integer as JSON Schema reads one: `3600` and `3600.0` alike (the document says
+/// `integer`, and a client's JSON library may write either).
+fn whole_number<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<i64, D::Error> {
+    let number = serde_json::Number::deserialize(deserializer)?;
+    number
+        .as_i64()
+        .or_else(|| {
+            // Within i64's range, an integral f64 converts exactly.
+            #[allow(clippy::cast_possible_truncation)]
+            number.as_f64().filter(|f| f.fract() == 0.0 && f.abs() < 9.2e18).map(|f| f as i64)
+        })
+        .ok_or_else(|| serde::de::Error::custom("expected a whole number within 64 bits"))
 }
 
 /// Opens a conversation, or returns the tenant's active one between the same numbers.

@@ -2,10 +2,9 @@
 //! (swagger-ui-dist), so nothing is fetched from a CDN.
 
 use actix_web::http::header::{CACHE_CONTROL, CONTENT_TYPE};
-use actix_web::{HttpResponse, get};
-use utoipa::OpenApi;
+use actix_web::{HttpResponse, get, web};
 
-use crate::openapi::ApiDoc;
+use crate::openapi::ApiDocument;
 
 const BUNDLE: &[u8] = include_bytes!("../../assets/swagger-ui/swagger-ui-bundle.js");
 const CSS: &[u8] = include_bytes!("../../assets/swagger-ui/swagger-ui.css");
@@ -27,8 +26,8 @@ const PAGE: &str = r##"<!doctype html>
 #[utoipa::path(
     operation_id = "openapi_document",responses((status = 200, description = "The OpenAPI document", content_type = "application/json")), tag = "documentation")]
 #[get("/openapi.json")]
-pub async fn openapi() -> HttpResponse {
-    HttpResponse::Ok().json(ApiDoc::openapi())
+pub async fn openapi(document: web::Data<ApiDocument>) -> HttpResponse {
+    HttpResponse::Ok().insert_header((CONTENT_TYPE, "application/json")).body(document.0.clone())
 }
 
 /// Swagger UI, served from vendored assets.

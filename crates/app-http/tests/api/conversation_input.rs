@@ -108,3 +108,21 @@ async fn the_nul_character_is_422_naming_where_it_is_and_stores_nothing() {
     let stored = app.get(&messages, &key).await.expect(200);
     assert_eq!(stored["items"], json!([]), "no half-written message");
 }
+
+#[actix_web::test]
+async fn extreme_numbers_in_free_form_json_read_back_as_they_were_written() {
+    let app = spawn_app().await;
+    let key = app.tenant("acme").await.admin_key;
+    // jsonb writes the largest doubles out in full (309 digits) and the smallest as long
+    // decimals; both must parse back to the stored value, not fail the read (a 500).
+    let context =
+        json!({"big": [f64::MAX, -1.797_693_134_862_315_5e308], "small": 5.778_724_294_547_649e-112});
+    let body = json!({"customer_phone": customer(1), "business_phone": BUSINESS, "context": context});
+    let created = app.post(PATH, &key, &body).await.expect(201);
+    assert_eq!(created["context"], context, "{created}");
+    let id = created["id"].as_str().unwrap();
+    let read = app.get(&format!("{PATH}/{id}"), &key).await.expect(200);
+    assert_eq!(read["context"], context, "{read}");
+    // An integral number is an integer to JSON Schema, as the document says `seconds` is.
+    app.post(&format!("{PATH}/{id}/extend"), &key, &json!({"seconds": 60.0})).await.expect(200);
+}

@@ -116,3 +116,28 @@ async fn a_503_says_when_to_try_again() {
     not_ready.problem(503, "not_ready");
     assert_eq!(not_ready.header("retry-after"), Some("5"));
 }
+
+#[actix_web::test]
+async fn a_served_path_with_a_wrong_method_is_405_naming_the_methods_it_has() {
+    let app = spawn_app().await;
+    let key = app.tenant("acme").await.admin_key;
+    let response = app.delete("/api/v1/conversations", &key).await;
+    let problem = response.problem(405, "method_not_allowed");
+    assert_eq!(response.header("allow"), Some("GET, POST"), "{problem}");
+    assert_eq!(problem["detail"], "DELETE is not served here; GET, POST are");
+
+    // A path with a parameter, and one served outside /api/v1; no credentials are needed to
+    // learn which methods a path has.
+    let id = "0190f3c4-5e6f-7a8b-9c0d-1e2f3a4b5c6d";
+    let response = app.put(&format!("/api/v1/twilio-accounts/{id}"), &key, &json!({})).await;
+    response.problem(405, "method_not_allowed");
+    assert_eq!(response.header("allow"), Some("DELETE, GET, PATCH"));
+    let response = app.send(actix_web::test::TestRequest::post().uri("/health")).await;
+    response.problem(405, "method_not_allowed");
+    assert_eq!(response.header("allow"), Some("GET"));
+
+    // A path no route serves stays 404, whatever the method.
+    let response = app.delete("/api/v1/nothing", &key).await;
+    response.problem(404, "not_found");
+    assert_eq!(response.header("allow"), None);
+}

@@ -37,7 +37,7 @@ async fn not_ready_and_unavailable_when_the_database_does_not_answer() {
     assert_eq!(problem["detail"], "try again shortly", "no internals leak: {problem}");
 }
 
-/// Every route of `server::configure` under `/api/v1`, with its methods.
+/// Every route of `server::routes` under `/api/v1`, with its methods.
 const API_PATHS: &[(&str, &[&str])] = &[
     ("/api/v1/conversations", &["get", "post"]),
     ("/api/v1/conversations/{id}", &["get"]),
@@ -54,7 +54,7 @@ const API_PATHS: &[(&str, &[&str])] = &[
     ("/api/v1/features/{name}", &["get", "put"]),
     ("/api/v1/features/{name}/enabled", &["post"]),
     ("/api/v1/twilio-accounts", &["get", "post"]),
-    ("/api/v1/twilio-accounts/{id}", &["get"]),
+    ("/api/v1/twilio-accounts/{id}", &["get", "patch", "delete"]),
     ("/api/v1/events", &["get"]),
 ];
 
@@ -82,6 +82,9 @@ async fn openapi_describes_every_route_and_the_bearer_scheme() {
     for path in ["/health", "/ready", "/webhooks/twilio/health", "/metrics"] {
         assert!(paths[path]["get"].is_object(), "{path} is not documented");
     }
+
+    // The document served is the one collected from the server's registration.
+    assert_eq!(doc, app_http::server::document());
 
     let scheme = &doc["components"]["securitySchemes"]["api_key"];
     assert_eq!(scheme["type"], "http", "{scheme}");
