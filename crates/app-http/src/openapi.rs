@@ -138,10 +138,13 @@ pub fn complete(document: utoipa::openapi::OpenApi) -> Value {
                 if status.as_str() >= "400" {
                     problem_response(status, response);
                 }
-                // Every answer to an authenticated caller says where it stands (`rate_limit.rs`);
-                // a 401, a 500 or a 503 comes before or without the check.
+                // Every answer to an authenticated caller says where it stands (`rate_limit.rs`).
+                // Certain on a success and a 429; an error another extractor raises before the
+                // key is checked (a malformed id, body or query) answers without them, and a
+                // 401, 500 or 503 comes before or without the check.
                 if authenticated && !["401", "500", "503"].contains(&status.as_str()) {
-                    rate_limit_headers(response);
+                    let certain = status.starts_with('2') || status == "429";
+                    rate_limit_headers(response, certain);
                 }
             }
         }
@@ -168,9 +171,9 @@ fn problem_response(status: &str, response: &mut Value) {
     }
 }
 
-/// `RateLimit-Limit`, `RateLimit-Remaining` and `RateLimit-Reset` on `response`, and
-/// `Retry-After` on a 429.
-fn rate_limit_headers(response: &mut Value) {
+/// `RateLimit-Limit`, `RateLimit-Remaining` and `RateLimit-Reset` on `response` (`required`
+/// when every such answer has them), and `Retry-After` on a 429.
+fn rate_limit_headers(response: &mut Value, required: bool) {
     let seconds = json!({"type": "integer", "format": "int64", "minimum": 0});
     let refusal =
         response.get("description").and_then(Value::as_str).is_some_and(|d| d.contains("rate_limited"));
@@ -187,7 +190,7 @@ fn rate_limit_headers(response: &mut Value) {
         ("RateLimit-Remaining", "Requests left of it now"),
         ("RateLimit-Reset", "Seconds until it is full again"),
     ] {
-        headers[name] = json!({"description": description, "required": true, "schema": seconds});
+        headers[name] = json!({"description": description, "required": required, "schema": seconds});
     }
     if refusal {
         headers["Retry-After"] = json!({"description": "Seconds until a request may go through", "required": true, "schema": seconds});

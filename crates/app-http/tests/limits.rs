@@ -1,6 +1,6 @@
 //! Send quotas, templates and Messaging Services from the outside: two `conversa serve`
-//! instances on one database racing for the last send of a quota (exactly one message is
-//! queued), and what a fake Twilio receives for a template sent through an account with a
+//! instances on one database racing for the last send of a quota the operator set with
+//! `conversa limits set` (exactly one message is queued), and what a fake Twilio receives for a template sent through an account with a
 //! Messaging Service, and for Twilio's 63016.
 
 mod support;
@@ -28,7 +28,6 @@ async fn two_instances_racing_for_the_last_send_of_a_quota_queue_exactly_one_mes
     let mut env_a = Env::new(&db, &twilio.uri());
     let mut env_b = Env::new(&db, &twilio.uri());
     for env in [&mut env_a, &mut env_b] {
-        env.set("CONVERSA_SEND_QUOTA_PER_DAY", QUOTA.to_string());
         // Nothing is sent: the race is about queueing.
         env.set("CONVERSA_WORKERS_ENABLED", "false");
     }
@@ -36,6 +35,11 @@ async fn two_instances_racing_for_the_last_send_of_a_quota_queue_exactly_one_mes
     let (a, b) = (env_a.api(), env_b.api());
     let owner = env_a.run_json(&["owner", "create", "--name", "Loja", "--email", "quota@loja.example"]).await;
     let key = text(&owner["api_key"]).to_owned();
+    // The operator sets the tenant's quota while both instances run.
+    let quota = json!({"sends_per_day": QUOTA}).to_string();
+    let set =
+        env_a.run_json(&["limits", "set", "--owner", text(&owner["owner_id"]), "--config", &quota]).await;
+    assert_eq!(set["limits"], json!({"sends_per_day": QUOTA}), "{set}");
     let opened = json!({"customer_phone": CUSTOMER, "business_phone": BUSINESS});
     let conversation =
         text(&a.post("/api/v1/conversations", &key, &opened).await.expect(201)["id"]).to_owned();
