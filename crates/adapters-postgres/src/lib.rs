@@ -24,6 +24,7 @@ mod rows;
 pub mod schema;
 mod seed;
 mod send_queue;
+mod send_usage;
 mod tenants;
 mod twilio_accounts;
 

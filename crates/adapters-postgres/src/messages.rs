@@ -6,18 +6,18 @@ use diesel::prelude::*;
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use domain::{
     AiResult, AiResultId, Conversation, ConversationId, DeliveryStatus, Message, MessageBody, MessageId,
-    MessageTurn, NewAiResult, NewMessage, OwnerId, SendJobId,
+    MessageTurn, NewAiResult, NewMessage, OwnerId, SendJobId, SendQuota,
 };
 use ports::{
     AppendedMessage, DeliveryFailure, DeliveryUpdate, InboundStored, MessageStore, Page, PageRequest,
-    StoreError,
+    SendCounts, StoreError,
 };
 use uuid::Uuid;
 
 use crate::conversations::{lock_conversation, save_conversation};
 use crate::error::{TxError, corrupt};
 use crate::group_commit::{self, ReceiveInbound};
-use crate::rows::{AiResultRow, ConversationRow, MessageRow};
+use crate::rows::{AiResultRow, ConversationRow, FullMessageRow, MessageRow};
 use crate::schema::{ai_results, conversations, messages, send_jobs};
 use crate::{PgStore, set_tenant};
 
@@ -81,7 +81,7 @@ async fn find_by_provider_sid(
     let mut conn = conn;
     let row = messages::table
         .filter(messages::owner_id.eq(Uuid::from(owner_id)).and(messages::provider_sid.eq(provider_sid)))
-        .select(MessageRow::as_select())
+        .select(FullMessageRow::as_select())
         .for_update()
         .first(&mut conn)
         .await
@@ -104,7 +104,7 @@ async fn awaiting_provider_sid(
                 .and(messages::direction.eq(domain::MessageDirection::Outbound.as_str()))
                 .and(messages::provider_sid.is_null()),
         )
-        .select(MessageRow::as_select())
+        .select(FullMessageRow::as_select())
         .for_update()
         .first(conn)
         .await
@@ -184,7 +184,7 @@ impl MessageStore for PgStore {
         owner_id: OwnerId,
         conversation_id: ConversationId,
         message: NewMessage,
-        enqueue_send: bool,
+        send: Option<SendQuota>,
         at: DateTime<Utc>,
     ) -> Result<AppendedMessage, StoreError> {
         let mut conn = self.conn().await?;
@@ -192,20 +192,29 @@ impl MessageStore for PgStore {
             .transaction(async |conn| {
                 set_tenant(conn, owner_id).await?;
                 let mut conversation = lock_conversation(conn, owner_id, conversation_id).await?;
+                if let Some(quota) = send {
+                    crate::send_usage::count_send(conn, owner_id, quota, at).await?;
+                }
                 let new_row = message_row(&conversation, &message, at)?;
                 conversation.record_message(new_row.id.into(), &message, at)?;
-                let row: MessageRow = diesel::insert_into(messages::table)
-                    .values(new_row)
-                    .returning(MessageRow::as_returning())
+                let template = message
+                    .template
+                    .as_ref()
+                    .map(serde_json::to_value)
+                    .transpose()
+                    .map_err(|e| corrupt("messages.template", e))?;
+                let row: FullMessageRow = diesel::insert_into(messages::table)
+                    .values((new_row, messages::template.eq(template)))
+                    .returning(FullMessageRow::as_returning())
                     .get_result(conn)
                     .await?;
-                if enqueue_send {
+                if send.is_some() {
                     diesel::insert_into(send_jobs::table)
                         .values((
                             send_jobs::owner_id.eq(Uuid::from(owner_id)),
                             send_jobs::id.eq(Uuid::from(SendJobId::new_at(at))),
                             send_jobs::conversation_id.eq(Uuid::from(conversation_id)),
-                            send_jobs::message_id.eq(row.id),
+                            send_jobs::message_id.eq(row.row.id),
                             send_jobs::run_at.eq(at),
                             send_jobs::created_at.eq(at),
                             send_jobs::updated_at.eq(at),
@@ -220,6 +229,17 @@ impl MessageStore for PgStore {
         Ok(appended)
     }
 
+    async fn send_counts(&self, owner_id: OwnerId, at: DateTime<Utc>) -> Result<SendCounts, StoreError> {
+        let mut conn = self.conn().await?;
+        let counts = conn
+            .transaction(async |conn| {
+                set_tenant(conn, owner_id).await?;
+                crate::send_usage::counts(conn, owner_id, at).await
+            })
+            .await?;
+        Ok(counts)
+    }
+
     async fn get_message(&self, owner_id: OwnerId, id: MessageId) -> Result<Message, StoreError> {
         let mut conn = self.conn().await?;
         let row = conn
@@ -227,7 +247,7 @@ impl MessageStore for PgStore {
                 set_tenant(conn, owner_id).await?;
                 let row = messages::table
                     .filter(messages::owner_id.eq(Uuid::from(owner_id)).and(messages::id.eq(Uuid::from(id))))
-                    .select(MessageRow::as_select())
+                    .select(FullMessageRow::as_select())
                     .first(conn)
                     .await?;
                 Ok::<_, TxError>(row)
@@ -253,7 +273,7 @@ impl MessageStore for PgStore {
                             .eq(Uuid::from(owner_id))
                             .and(messages::conversation_id.eq(Uuid::from(conversation_id))),
                     )
-                    .select(MessageRow::as_select())
+                    .select(FullMessageRow::as_select())
                     .order(messages::id.asc())
                     .limit(i64::from(page.limit) + 1)
                     .into_boxed();
@@ -315,7 +335,7 @@ impl MessageStore for PgStore {
                             .and_then(|f| f.message.clone())
                             .or(current.error_message.clone())),
                     ))
-                    .returning(MessageRow::as_returning())
+                    .returning(FullMessageRow::as_returning())
                     .get_result(conn)
                     .await?;
                 let message = Message::try_from(row)?;

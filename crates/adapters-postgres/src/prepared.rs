@@ -57,7 +57,7 @@ impl QueryFragment<Pg> for TwilioAccountBySid {
     fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Pg>) -> QueryResult<()> {
         out.push_sql(
             "SELECT owner_id, id, account_sid, friendly_name, phone_numbers, active, created_at, updated_at, \
-             auth_token_encrypted, features FROM app_twilio_account_by_sid(",
+             messaging_service_sid, auth_token_encrypted, features FROM app_twilio_account_by_sid(",
         );
         out.push_bind_param::<Text, _>(&self.account_sid)?;
         out.push_sql(")");
@@ -67,8 +67,11 @@ impl QueryFragment<Pg> for TwilioAccountBySid {
 
 impl Query for TwilioAccountBySid {
     /// [`TwilioAccountRow`]'s columns, the sealed token, the features.
-    type SqlType =
-        ((SqlUuid, SqlUuid, Text, Nullable<Text>, Array<Text>, Bool, Timestamptz, Timestamptz), Bytea, Jsonb);
+    type SqlType = (
+        (SqlUuid, SqlUuid, Text, Nullable<Text>, Array<Text>, Bool, Timestamptz, Timestamptz, Nullable<Text>),
+        Bytea,
+        Jsonb,
+    );
 }
 
 /// A row of [`TwilioAccountBySid`].

@@ -5,8 +5,8 @@
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use domain::{
-    AiResult, ApiKey, Conversation, Email, Feature, FeatureName, Media, Message, MessageBody, Owner,
-    PendingClosure, PhoneNumber, TwilioAccount, User,
+    AiResult, ApiKey, Conversation, Email, Feature, FeatureName, Media, Message, MessageBody,
+    MessageTemplate, Owner, PendingClosure, PhoneNumber, TwilioAccount, User,
 };
 use ports::StoreError;
 use uuid::Uuid;
@@ -148,6 +148,7 @@ pub(crate) struct TwilioAccountRow {
     pub active: bool,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    pub messaging_service_sid: Option<String>,
 }
 
 impl TryFrom<TwilioAccountRow> for TwilioAccount {
@@ -161,6 +162,12 @@ impl TryFrom<TwilioAccountRow> for TwilioAccount {
                 .map_err(|e| corrupt("account_sid", e))?,
             friendly_name: row.friendly_name,
             phone_numbers: row.phone_numbers,
+            messaging_service_sid: row
+                .messaging_service_sid
+                .as_deref()
+                .map(domain::MessagingServiceSid::parse)
+                .transpose()
+                .map_err(|e| corrupt("messaging_service_sid", e))?,
             active: row.active,
             created_at: row.created_at,
             updated_at: row.updated_at,
@@ -323,6 +330,7 @@ impl TryFrom<MessageRow> for Message {
             body: row.body.map(MessageBody::new).transpose().map_err(|e| corrupt("messages.body", e))?,
             media: serde_json::from_value::<Vec<Media>>(row.media)
                 .map_err(|e| corrupt("messages.media", e))?,
+            template: None,
             context: row.context,
             metadata: row.metadata,
             provider_sid: row.provider_sid,
@@ -332,6 +340,29 @@ impl TryFrom<MessageRow> for Message {
             created_at: row.created_at,
             updated_at: row.updated_at,
         })
+    }
+}
+
+/// A message with its template: what the API's reads return. The inbound path's function
+/// returns [`MessageRow`]'s columns only (an inbound message never has a template).
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = messages, check_for_backend(diesel::pg::Pg))]
+pub(crate) struct FullMessageRow {
+    #[diesel(embed)]
+    pub row: MessageRow,
+    pub template: Option<serde_json::Value>,
+}
+
+impl TryFrom<FullMessageRow> for Message {
+    type Error = StoreError;
+
+    fn try_from(full: FullMessageRow) -> Result<Self, StoreError> {
+        let template = full
+            .template
+            .map(serde_json::from_value::<MessageTemplate>)
+            .transpose()
+            .map_err(|e| corrupt("messages.template", e))?;
+        Ok(Self { template, ..Message::try_from(full.row)? })
     }
 }
 

@@ -63,6 +63,7 @@ diesel::table! {
         active -> Bool,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
+        messaging_service_sid -> Nullable<Text>,
     }
 }
 
@@ -114,6 +115,7 @@ diesel::table! {
         error_message -> Nullable<Text>,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
+        template -> Nullable<Jsonb>,
     }
 }
 
@@ -161,6 +163,15 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    send_usage (owner_id, period, period_start) {
+        owner_id -> Uuid,
+        period -> Text,
+        period_start -> Date,
+        count -> Int4,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
     owners,
     users,
@@ -171,5 +182,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     messages,
     ai_results,
     send_jobs,
-    events
+    events,
+    send_usage
 );

@@ -153,7 +153,7 @@ async fn seed_acme(store: &PgStore, owner_id: OwnerId, at: DateTime<Utc>) -> Res
         None,
     )?;
     store
-        .append_message(owner_id, stored.conversation.id, reply, false, opened_at + Duration::minutes(1))
+        .append_message(owner_id, stored.conversation.id, reply, None, opened_at + Duration::minutes(1))
         .await?;
     Ok(())
 }
@@ -189,6 +189,7 @@ fn text(
         message_type: MessageType::Text,
         body: Some(MessageBody::new(body).map_err(invalid)?),
         media: Vec::new(),
+        template: None,
         context: json!({}),
         metadata: json!({}),
         provider_sid: sid.map(str::to_owned),

@@ -17,7 +17,7 @@ use ports::{
 use uuid::Uuid;
 
 use crate::error::{TxError, map_diesel};
-use crate::rows::{ConversationRow, MessageRow};
+use crate::rows::{ConversationRow, FullMessageRow};
 use crate::schema::{conversations, messages, owners, send_jobs, twilio_accounts};
 use crate::{PgStore, set_tenant};
 
@@ -155,7 +155,7 @@ impl PgStore {
             .claimed(SendLease::from(row.lease_id));
         let message: Message = messages::table
             .filter(messages::owner_id.eq(row.owner_id).and(messages::id.eq(Uuid::from(job.message_id))))
-            .select(MessageRow::as_select())
+            .select(FullMessageRow::as_select())
             .first(conn)
             .await?
             .try_into()?;
@@ -179,9 +179,11 @@ impl PgStore {
             owners::table.filter(owners::id.eq(row.owner_id)).select(owners::active).first(conn).await?;
         let credentials = if tenant_active {
             match self.load_credentials(conn, owner_id, |account| account.owns(&from)).await? {
-                Some(c) => {
-                    Ok(ChannelCredentials { account: c.account.account_sid.into(), secret: c.auth_token })
-                }
+                Some(c) => Ok(ChannelCredentials {
+                    sender_pool: c.account.messaging_service_sid.map(String::from),
+                    account: c.account.account_sid.into(),
+                    secret: c.auth_token,
+                }),
                 None => Err(why_no_account(conn, owner_id, &from).await?),
             }
         } else {

@@ -8,8 +8,8 @@ use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use domain::{
-    AccountSid, Channel, ChannelAddress, ConversationStatus, Feature, NewTwilioAccount, OwnerId,
-    TenantSettings, TwilioAccount, TwilioAccountChanges, TwilioAccountId, TwilioCredentials,
+    AccountSid, Channel, ChannelAddress, ConversationStatus, Feature, MessagingServiceSid, NewTwilioAccount,
+    OwnerId, TenantSettings, TwilioAccount, TwilioAccountChanges, TwilioAccountId, TwilioCredentials,
 };
 use ports::{StoreError, TwilioAccountDeletion, TwilioAccountStore, WebhookAccount, WebhookAccounts};
 use uuid::Uuid;
@@ -91,6 +91,8 @@ impl TwilioAccountStore for PgStore {
                         twilio_accounts::auth_token_encrypted.eq(&sealed),
                         twilio_accounts::friendly_name.eq(&account.friendly_name),
                         twilio_accounts::phone_numbers.eq(&account.phone_numbers),
+                        twilio_accounts::messaging_service_sid
+                            .eq(account.messaging_service_sid.as_ref().map(MessagingServiceSid::as_str)),
                         twilio_accounts::created_at.eq(at),
                         twilio_accounts::updated_at.eq(at),
                     ))
@@ -153,6 +155,7 @@ impl TwilioAccountStore for PgStore {
             auth_token_encrypted: changes.auth_token.map(|token| self.cipher.encrypt(&token, owner_id, id)),
             phone_numbers: changes.phone_numbers,
             active: changes.active,
+            messaging_service_sid: changes.messaging_service_sid.map(|sid| sid.map(String::from)),
             updated_at: at,
         };
         let mut conn = self.conn().await?;
@@ -227,6 +230,7 @@ struct AccountChangeset {
     auth_token_encrypted: Option<Vec<u8>>,
     phone_numbers: Option<Vec<String>>,
     active: Option<bool>,
+    messaging_service_sid: Option<Option<String>>,
     updated_at: DateTime<Utc>,
 }
 

@@ -447,14 +447,19 @@ async fn an_agent_question_drops_a_pending_closure_and_an_agent_goodbye_keeps_it
         .propose_closure(acme.id(), conversation, pending_on(first.message.id, at(120)), at(0))
         .await
         .unwrap();
-    let goodbye =
-        store.append_message(acme.id(), conversation, support::outbound("Por nada! Até mais"), true, at(5));
+    let goodbye = store.append_message(
+        acme.id(),
+        conversation,
+        support::outbound("Por nada! Até mais"),
+        Some(domain::SendQuota::UNLIMITED),
+        at(5),
+    );
     assert!(goodbye.await.unwrap().conversation.pending_closure.is_some());
     let question = store.append_message(
         acme.id(),
         conversation,
         support::outbound("Pode avaliar nosso atendimento?"),
-        true,
+        Some(domain::SendQuota::UNLIMITED),
         at(6),
     );
     assert_eq!(question.await.unwrap().conversation.pending_closure, None);

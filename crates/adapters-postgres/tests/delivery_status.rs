@@ -33,7 +33,7 @@ async fn stored_message(
     sid: &str,
 ) -> Message {
     let (conversation, _) = store.open_or_get_active(candidate(owner_id, &customer(n), at(0))).await.unwrap();
-    store.append_message(owner_id, conversation.id, sent_message(sid), false, at(1)).await.unwrap().message
+    store.append_message(owner_id, conversation.id, sent_message(sid), None, at(1)).await.unwrap().message
 }
 
 /// Applies `order` and returns the final message, checking each answer against the rule.
@@ -162,7 +162,11 @@ async fn an_unknown_sid_is_reported_and_changes_nothing() {
 async fn queued_message(store: &adapters_postgres::PgStore, owner_id: OwnerId, n: usize) -> Message {
     let (conversation, _) = store.open_or_get_active(candidate(owner_id, &customer(n), at(0))).await.unwrap();
     let message = support::outbound("Seu pedido saiu para entrega");
-    store.append_message(owner_id, conversation.id, message, true, at(1)).await.unwrap().message
+    store
+        .append_message(owner_id, conversation.id, message, Some(domain::SendQuota::UNLIMITED), at(1))
+        .await
+        .unwrap()
+        .message
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -99,8 +99,16 @@ async fn closing_extending_and_delivery_status_changes_are_events_and_a_replayed
     assert_eq!(start, store.latest_position(owner).await.unwrap());
 
     store.extend_conversation(owner, id, 600, at(3)).await.unwrap();
-    let outbound =
-        store.append_message(owner, id, support::outbound("Posso ajudar?"), true, at(4)).await.unwrap();
+    let outbound = store
+        .append_message(
+            owner,
+            id,
+            support::outbound("Posso ajudar?"),
+            Some(domain::SendQuota::UNLIMITED),
+            at(4),
+        )
+        .await
+        .unwrap();
     let sid = "SMout1".to_owned();
     let update = store
         .apply_delivery_status(

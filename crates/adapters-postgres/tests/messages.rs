@@ -96,7 +96,7 @@ async fn append_records_the_message_and_enqueues_a_send_when_asked() {
     let (open, _) = store.open_or_get_active(candidate(acme.id(), &customer(1), at(0))).await.unwrap();
 
     let note =
-        store.append_message(acme.id(), open.id, outbound("nota interna"), false, at(10)).await.unwrap();
+        store.append_message(acme.id(), open.id, outbound("nota interna"), None, at(10)).await.unwrap();
     assert_eq!(
         (note.message.direction, note.message.delivery_status),
         (MessageDirection::Outbound, DeliveryStatus::Queued)
@@ -108,7 +108,10 @@ async fn append_records_the_message_and_enqueues_a_send_when_asked() {
     assert_eq!(note.conversation.last_inbound_at, None, "an outbound message is not the customer's");
     assert_eq!(db.count("SELECT count(*) AS count FROM send_jobs").await, 0);
 
-    let reply = store.append_message(acme.id(), open.id, outbound("Olá!"), true, at(20)).await.unwrap();
+    let reply = store
+        .append_message(acme.id(), open.id, outbound("Olá!"), Some(domain::SendQuota::UNLIMITED), at(20))
+        .await
+        .unwrap();
     assert_eq!(reply.conversation.message_count, 2);
     assert_eq!(store.get_conversation(acme.id(), open.id).await.unwrap(), reply.conversation);
     let job = format!("SELECT count(*) AS count FROM send_jobs WHERE message_id = '{}'", reply.message.id);
@@ -128,11 +131,15 @@ async fn append_refuses_closed_unknown_and_foreign_conversations() {
         .await
         .unwrap();
 
-    let closed = store.append_message(acme.id(), ours.id, outbound("oi"), true, at(10)).await;
+    let closed = store
+        .append_message(acme.id(), ours.id, outbound("oi"), Some(domain::SendQuota::UNLIMITED), at(10))
+        .await;
     assert_eq!(closed, Err(StoreError::ConversationClosed(ConversationStatus::AgentClosed)));
     for id in [theirs.id, ConversationId::new_at(base_time())] {
         assert_eq!(
-            store.append_message(acme.id(), id, outbound("oi"), true, at(10)).await,
+            store
+                .append_message(acme.id(), id, outbound("oi"), Some(domain::SendQuota::UNLIMITED), at(10))
+                .await,
             Err(StoreError::NotFound)
         );
     }
@@ -152,7 +159,7 @@ async fn messages_are_paged_oldest_first_and_the_recent_window_is_the_latest() {
     other.await.unwrap();
     for n in 1..17 {
         let body = format!("m{n}");
-        store.append_message(acme.id(), conversation, outbound(&body), false, at(n)).await.unwrap();
+        store.append_message(acme.id(), conversation, outbound(&body), None, at(n)).await.unwrap();
     }
 
     let mut bodies = Vec::new();

@@ -13,7 +13,7 @@ use support::{Tenant, at, count_on, create_account, create_tenant, customer, inb
 use test_db::TestDb;
 
 /// Every table holding tenant rows, with the column naming the tenant.
-const TENANT_TABLES: [(&str, &str); 10] = [
+const TENANT_TABLES: [(&str, &str); 11] = [
     ("owners", "id"),
     ("users", "owner_id"),
     ("api_keys", "owner_id"),
@@ -24,6 +24,7 @@ const TENANT_TABLES: [(&str, &str); 10] = [
     ("ai_results", "owner_id"),
     ("send_jobs", "owner_id"),
     ("events", "owner_id"),
+    ("send_usage", "owner_id"),
 ];
 
 /// A tenant with at least one row in every table.
@@ -39,7 +40,16 @@ async fn populated_tenant(db: &TestDb, label: &str, n: u32) -> Tenant {
         store.store_inbound(candidate, inbound(&format!("SM{label}"), "oi"), 0, at(2)).await.unwrap();
     let result = NewAiResult { kind: "sentiment".into(), model: None, content: json!({}), score: None };
     store.add_ai_result(tenant.id(), stored.message.id, result, at(3)).await.unwrap();
-    store.append_message(tenant.id(), stored.conversation.id, outbound("Olá"), true, at(4)).await.unwrap();
+    store
+        .append_message(
+            tenant.id(),
+            stored.conversation.id,
+            outbound("Olá"),
+            Some(domain::SendQuota::UNLIMITED),
+            at(4),
+        )
+        .await
+        .unwrap();
     tenant
 }
 
@@ -88,6 +98,11 @@ async fn a_tenant_can_neither_read_nor_change_nor_add_another_tenants_rows() {
                 let refused = diesel::sql_query(write).execute(&mut app).await.unwrap_err().to_string();
                 assert!(refused.contains("permission denied"), "{table}: {refused}");
             }
+        } else if table == "send_usage" {
+            // Counts only ever grow for the service; another tenant's are out of its reach.
+            assert_eq!(diesel::sql_query(&update).execute(&mut app).await.unwrap(), 0, "{table}: update");
+            let refused = diesel::sql_query(&delete).execute(&mut app).await.unwrap_err().to_string();
+            assert!(refused.contains("permission denied"), "{table}: {refused}");
         } else {
             assert_eq!(diesel::sql_query(&update).execute(&mut app).await.unwrap(), 0, "{table}: update");
             assert_eq!(diesel::sql_query(&delete).execute(&mut app).await.unwrap(), 0, "{table}: delete");

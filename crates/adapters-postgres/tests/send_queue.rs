@@ -28,7 +28,18 @@ async fn enqueue(
     seconds: i64,
 ) -> MessageId {
     let body = format!("mensagem {seconds}");
-    store.append_message(owner_id, conversation, outbound(&body), true, at(seconds)).await.unwrap().message.id
+    store
+        .append_message(
+            owner_id,
+            conversation,
+            outbound(&body),
+            Some(domain::SendQuota::UNLIMITED),
+            at(seconds),
+        )
+        .await
+        .unwrap()
+        .message
+        .id
 }
 
 async fn open(store: &PgStore, owner_id: OwnerId, n: usize) -> ConversationId {

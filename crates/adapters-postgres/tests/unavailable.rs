@@ -120,7 +120,9 @@ async fn every_port_method_answers_unavailable_when_the_database_is_down() {
     );
     assert_unavailable(
         "append_message",
-        store.append_message(owner, conversation, outbound("oi"), true, at(0)).await,
+        store
+            .append_message(owner, conversation, outbound("oi"), Some(domain::SendQuota::UNLIMITED), at(0))
+            .await,
     );
     assert_unavailable("get_message", store.get_message(owner, message).await);
     assert_unavailable(

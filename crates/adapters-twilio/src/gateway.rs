@@ -81,12 +81,21 @@ impl TwilioGateway {
 
     /// The form Twilio's Create Message takes, in a stable order.
     fn form<'a>(&'a self, envelope: &'a OutboundEnvelope) -> Vec<(&'static str, std::borrow::Cow<'a, str>)> {
-        let mut form =
-            vec![("To", envelope.to.to_twilio().into()), ("From", envelope.from.to_twilio().into())];
-        if let Some(body) = &envelope.body {
-            form.push(("Body", body.as_str().into()));
+        let mut form = vec![("To", envelope.to.to_twilio().into())];
+        // A Messaging Service picks the sender from its pool: Twilio takes it instead of From.
+        match &envelope.credentials.sender_pool {
+            Some(service) => form.push(("MessagingServiceSid", service.as_str().into())),
+            None => form.push(("From", envelope.from.to_twilio().into())),
         }
-        form.extend(envelope.media_urls.iter().map(|url| ("MediaUrl", url.as_str().into())));
+        if let Some(template) = &envelope.template {
+            form.push(("ContentSid", template.content_sid.as_str().into()));
+            form.push(("ContentVariables", template.content_variables().into()));
+        } else {
+            if let Some(body) = &envelope.body {
+                form.push(("Body", body.as_str().into()));
+            }
+            form.extend(envelope.media_urls.iter().map(|url| ("MediaUrl", url.as_str().into())));
+        }
         if let Some(callback) = &self.status_callback_url {
             form.push(("StatusCallback", status_callback(callback, envelope.message_id).into()));
         }

@@ -30,6 +30,9 @@ impl TwilioErrorBody {
     }
 }
 
+/// Twilio's error for a free-form WhatsApp message outside the customer's 24-hour window.
+pub const OUTSIDE_WHATSAPP_WINDOW: i32 = 63016;
+
 /// Maps the HTTP status and body of Twilio's answer to the port's result.
 ///
 /// - 2xx with a `sid`: a [`SendReceipt`]; an unknown or missing `status` counts as `queued`.
@@ -37,6 +40,8 @@ impl TwilioErrorBody {
 ///   message, so sending it again would send it twice; the reason says so.
 /// - 408, 429 and 5xx: [`GatewayError::Retryable`].
 /// - Any other 4xx: [`GatewayError::Permanent`] with Twilio's error code and message.
+/// - Twilio's 63016 (a free-form WhatsApp message outside the 24-hour window) is permanent
+///   whatever the HTTP status: retrying cannot reopen the window, only a template can.
 /// - 1xx/3xx (redirects are not followed): [`GatewayError::Retryable`]; nothing was accepted.
 pub(crate) fn interpret(status: StatusCode, body: &[u8]) -> Result<SendReceipt, GatewayError> {
     if status.is_success() {
@@ -44,9 +49,10 @@ pub(crate) fn interpret(status: StatusCode, body: &[u8]) -> Result<SendReceipt, 
     }
     let error = TwilioErrorBody::parse(body);
     let described = describe(status, &error);
-    let retryable = !status.is_client_error()
-        || status == StatusCode::TOO_MANY_REQUESTS
-        || status == StatusCode::REQUEST_TIMEOUT;
+    let retryable = error.code != Some(OUTSIDE_WHATSAPP_WINDOW)
+        && (!status.is_client_error()
+            || status == StatusCode::TOO_MANY_REQUESTS
+            || status == StatusCode::REQUEST_TIMEOUT);
     if retryable {
         Err(GatewayError::Retryable { reason: described })
     } else {
@@ -148,6 +154,23 @@ mod tests {
             let status = StatusCode::from_u16(http).unwrap();
             let err = interpret(status, &error_json(code, message, http)).unwrap_err();
             assert_eq!(err, GatewayError::Permanent { code: Some(code), reason: message.to_owned() });
+        }
+    }
+
+    #[test]
+    fn a_message_outside_whatsapps_window_is_permanent_whatever_the_http_status() {
+        let message =
+            "Message failed to send because more than 24 hours have passed since the customer last replied";
+        for status in
+            [StatusCode::BAD_REQUEST, StatusCode::TOO_MANY_REQUESTS, StatusCode::SERVICE_UNAVAILABLE]
+        {
+            let err = interpret(status, &error_json(OUTSIDE_WHATSAPP_WINDOW, message, status.as_u16()))
+                .unwrap_err();
+            assert_eq!(
+                err,
+                GatewayError::Permanent { code: Some(63016), reason: message.to_owned() },
+                "{status}"
+            );
         }
     }
 

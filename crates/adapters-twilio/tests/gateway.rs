@@ -4,7 +4,7 @@
 use std::time::{Duration, Instant};
 
 use adapters_twilio::{TwilioConfig, TwilioGateway};
-use domain::{ChannelAddress, DeliveryStatus, MessageId, OwnerId, SecretString};
+use domain::{ChannelAddress, ContentSid, DeliveryStatus, MessageId, MessageTemplate, OwnerId, SecretString};
 use ports::{ChannelCredentials, GatewayError, MessagingGateway, OutboundEnvelope};
 use uuid::Uuid;
 use wiremock::matchers::{basic_auth, header, method, path};
@@ -29,6 +29,11 @@ fn gateway(server: &MockServer) -> TwilioGateway {
     TwilioGateway::new(&config(&server.uri())).unwrap()
 }
 
+/// A gateway that asks for no status callback: the form holds only the message.
+fn gateway_without_callback(server: &MockServer) -> TwilioGateway {
+    TwilioGateway::new(&TwilioConfig { status_callback_url: None, ..config(&server.uri()) }).unwrap()
+}
+
 fn whatsapp_envelope() -> OutboundEnvelope {
     OutboundEnvelope {
         owner_id: OwnerId::from_uuid(Uuid::from_u128(1)),
@@ -40,9 +45,11 @@ fn whatsapp_envelope() -> OutboundEnvelope {
             "https://cdn.example.com/receipt.pdf".to_owned(),
             "https://cdn.example.com/photo.jpg?size=large&v=2".to_owned(),
         ],
+        template: None,
         credentials: ChannelCredentials {
             account: ACCOUNT_SID.to_owned(),
             secret: SecretString::new(AUTH_TOKEN),
+            sender_pool: None,
         },
     }
 }
@@ -125,8 +132,7 @@ async fn an_sms_without_text_or_callback_sends_only_what_it_has() {
         ResponseTemplate::new(201).set_body_json(serde_json::json!({"sid": "SM1", "status": "accepted"})),
     )
     .await;
-    let gateway =
-        TwilioGateway::new(&TwilioConfig { status_callback_url: None, ..config(&server.uri()) }).unwrap();
+    let gateway = gateway_without_callback(&server);
     let envelope = OutboundEnvelope {
         from: ChannelAddress::parse("+14155238886").unwrap(),
         to: ChannelAddress::parse("+5511999998888").unwrap(),
@@ -247,4 +253,71 @@ async fn an_account_that_is_not_an_account_sid_is_refused_without_calling_twilio
     let err = gateway(&server).send(envelope).await.unwrap_err();
 
     assert!(matches!(err, GatewayError::Permanent { code: None, .. }), "{err:?}");
+}
+
+const CONTENT_SID: &str = "HX0123456789abcdef0123456789abcdef";
+const MESSAGING_SERVICE_SID: &str = "MG0123456789abcdef0123456789abcdef";
+
+fn template() -> MessageTemplate {
+    let variables = [("1".to_owned(), "Maria".to_owned()), ("2".to_owned(), "amanhã às 10h".to_owned())];
+    MessageTemplate::new(ContentSid::parse(CONTENT_SID).unwrap(), variables.into()).unwrap()
+}
+
+#[tokio::test]
+async fn a_template_is_sent_as_content_sid_and_content_variables_without_body_or_media() {
+    let server = twilio_answering(
+        ResponseTemplate::new(201).set_body_json(serde_json::json!({"sid": "SM2", "status": "queued"})),
+    )
+    .await;
+    let gateway = gateway_without_callback(&server);
+    let envelope = OutboundEnvelope {
+        body: None,
+        media_urls: Vec::new(),
+        template: Some(template()),
+        ..whatsapp_envelope()
+    };
+
+    gateway.send(envelope).await.unwrap();
+
+    assert_eq!(
+        sent_form(&server).await,
+        pairs(&[
+            ("To", "whatsapp:+5511999998888"),
+            ("From", "whatsapp:+14155238886"),
+            ("ContentSid", CONTENT_SID),
+            ("ContentVariables", r#"{"1":"Maria","2":"amanhã às 10h"}"#),
+        ])
+    );
+}
+
+#[tokio::test]
+async fn an_account_with_a_messaging_service_sends_through_it_instead_of_from() {
+    let server = twilio_answering(
+        ResponseTemplate::new(201).set_body_json(serde_json::json!({"sid": "SM3", "status": "accepted"})),
+    )
+    .await;
+    let gateway = gateway_without_callback(&server);
+    let mut envelope = OutboundEnvelope { media_urls: Vec::new(), ..whatsapp_envelope() };
+    envelope.credentials.sender_pool = Some(MESSAGING_SERVICE_SID.to_owned());
+
+    gateway.send(envelope).await.unwrap();
+
+    let form = sent_form(&server).await;
+    assert_eq!(
+        form,
+        pairs(&[
+            ("To", "whatsapp:+5511999998888"),
+            ("MessagingServiceSid", MESSAGING_SERVICE_SID),
+            ("Body", BODY)
+        ])
+    );
+    assert!(!form.iter().any(|(name, _)| name == "From"), "{form:?}");
+}
+
+#[tokio::test]
+async fn twilios_63016_outside_the_window_is_a_permanent_failure_with_its_code() {
+    let message = "Failed to send freeform message because you are outside the allowed window.";
+    let server = twilio_answering(twilio_error(63016, message, 400)).await;
+    let err = gateway(&server).send(whatsapp_envelope()).await.unwrap_err();
+    assert_eq!(err, GatewayError::Permanent { code: Some(63016), reason: message.to_owned() });
 }

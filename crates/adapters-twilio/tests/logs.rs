@@ -44,7 +44,9 @@ fn envelope() -> OutboundEnvelope {
         credentials: ChannelCredentials {
             account: ACCOUNT_SID.to_owned(),
             secret: SecretString::new(AUTH_TOKEN),
+            sender_pool: None,
         },
+        template: None,
     }
 }
 

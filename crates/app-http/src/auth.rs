@@ -1,5 +1,7 @@
 //! `Authorization: Bearer <api key>` → the caller's [`Principal`]. The tenant always comes from
-//! the key, never from the request.
+//! the key, never from the request. Authenticating is also where the API's rate limits are
+//! applied (one place: every authenticated route extracts a [`Caller`]), see
+//! [`crate::rate_limit`].
 
 use std::future::Future;
 use std::pin::Pin;
@@ -35,7 +37,18 @@ impl FromRequest for Caller {
                 .ok_or_else(|| ApiError::unauthorized("unknown or revoked API key"))?;
             // Lets the request log carry the tenant without reading the key again.
             req.extensions_mut().insert(principal);
-            Ok(Self(principal))
+            // A failing read of the tenant's override falls back to the defaults: limiting
+            // with them is better than failing a request the database may still serve.
+            let limits = state.limits.cached(principal.owner_id).await.unwrap_or_else(|error| {
+                tracing::warn!(%error, "tenant limits unreadable; the defaults apply");
+                state.limits.defaults()
+            });
+            let rate = state.rate_limiter.check(&principal, &limits);
+            req.extensions_mut().insert(rate);
+            match rate.retry_after_seconds {
+                Some(seconds) => Err(ApiError::rate_limited(seconds)),
+                None => Ok(Self(principal)),
+            }
         })
     }
 }

@@ -167,6 +167,32 @@ sections! {
         "CONVERSA_EVENTS_POLL_INTERVAL_MS" => poll_interval: Duration = Duration::from_millis(250),
     }
 
+    /// Per-tenant limits (ADR 0020): the API's rate limits and the send quotas, the defaults a
+    /// tenant's `limits` feature overrides.
+    limits: LimitSettings {
+        /// API requests per minute of one tenant, all its keys together (GCRA, sustained rate).
+        "CONVERSA_RATE_LIMIT_PER_MINUTE" => tenant_per_minute: u32 = 600,
+        /// API requests one tenant may make at once, above the sustained rate.
+        "CONVERSA_RATE_LIMIT_BURST" => tenant_burst: u32 = 100,
+        /// API requests per minute of one API key.
+        "CONVERSA_KEY_RATE_LIMIT_PER_MINUTE" => key_per_minute: u32 = 300,
+        /// API requests one API key may make at once.
+        "CONVERSA_KEY_RATE_LIMIT_BURST" => key_burst: u32 = 50,
+        /// Instances serving the API: each limits on its own, with the rates and bursts divided
+        /// by this (ADR 0020).
+        "CONVERSA_RATE_LIMIT_INSTANCES" => instances: u32 = 1,
+        /// How long an instance uses a tenant's limits before reading its `limits` feature again:
+        /// at most this long before a changed override applies.
+        #[serde(deserialize_with = "parse::millis")]
+        "CONVERSA_LIMITS_CACHE_TTL_MS" => cache_ttl: Duration = Duration::from_millis(5_000),
+        /// Outbound messages a tenant may queue per UTC day; `unlimited` for no quota.
+        #[serde(deserialize_with = "parse::quota")]
+        "CONVERSA_SEND_QUOTA_PER_DAY" => sends_per_day: Option<u32> = Some(10_000),
+        /// Outbound messages a tenant may queue per UTC month; `unlimited` for no quota.
+        #[serde(deserialize_with = "parse::quota")]
+        "CONVERSA_SEND_QUOTA_PER_MONTH" => sends_per_month: Option<u32> = None,
+    }
+
     /// Logs.
     telemetry: TelemetrySettings {
         /// `json` or `pretty`.
@@ -254,6 +280,18 @@ impl Config {
         let config: Self = figment.extract_lossy().map_err(Box::new)?;
         config.validate()?;
         Ok(config)
+    }
+}
+
+impl LimitSettings {
+    /// The limits of a tenant without a `limits` feature.
+    #[must_use]
+    pub const fn defaults(&self) -> domain::TenantLimits {
+        domain::TenantLimits {
+            tenant_rate: domain::RateLimit { per_minute: self.tenant_per_minute, burst: self.tenant_burst },
+            key_rate: domain::RateLimit { per_minute: self.key_per_minute, burst: self.key_burst },
+            sends: domain::SendQuota { per_day: self.sends_per_day, per_month: self.sends_per_month },
+        }
     }
 }
 

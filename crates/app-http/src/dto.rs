@@ -116,6 +116,18 @@ impl From<MediaDto> for Media {
     }
 }
 
+/// A WhatsApp template (Twilio's Content API) and the values of its variables.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"content_sid": "HX0123456789abcdef0123456789abcdef", "variables": {"1": "Maria"}}))]
+pub struct TemplateDto {
+    /// The approved content's SID: `HX` and 32 hexadecimal digits.
+    pub content_sid: String,
+    /// Variable name (1-64 of `A-Za-z0-9_`) → value (1-1024 characters); at most 50.
+    #[serde(default)]
+    pub variables: std::collections::BTreeMap<String, String>,
+}
+
 /// A message.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct MessageOut {
@@ -136,6 +148,8 @@ pub struct MessageOut {
     pub body: Option<String>,
     /// Attachments.
     pub media: Vec<MediaDto>,
+    /// The WhatsApp template it was sent as, with its variables (then it has no body or media).
+    pub template: Option<TemplateDto>,
     /// Free-form context.
     pub context: Value,
     /// Free-form metadata.
@@ -169,6 +183,9 @@ impl From<Message> for MessageOut {
                 .into_iter()
                 .map(|x| MediaDto { url: x.url, content_type: x.content_type })
                 .collect(),
+            template: m
+                .template
+                .map(|t| TemplateDto { content_sid: t.content_sid.into(), variables: t.variables }),
             context: m.context,
             metadata: m.metadata,
             provider_sid: m.provider_sid,
@@ -348,6 +365,9 @@ pub struct TwilioAccountOut {
     pub friendly_name: Option<String>,
     /// Numbers, `+…` for SMS and `whatsapp:+…` for WhatsApp.
     pub phone_numbers: Vec<String>,
+    /// The Messaging Service sends go through instead of a `From` number, when set.
+    #[schema(example = "MG0123456789abcdef0123456789abcdef")]
+    pub messaging_service_sid: Option<String>,
     /// Whether it is used.
     pub active: bool,
     /// When it was registered.
@@ -360,6 +380,7 @@ impl From<TwilioAccount> for TwilioAccountOut {
             id: a.id.as_uuid(),
             account_sid: a.account_sid.as_str().to_owned(),
             friendly_name: a.friendly_name,
+            messaging_service_sid: a.messaging_service_sid.map(String::from),
             phone_numbers: a.phone_numbers,
             active: a.active,
             created_at: a.created_at,

@@ -41,6 +41,11 @@ enum Command {
         #[command(subcommand)]
         command: ApiKeyCommand,
     },
+    /// A tenant's rate limits and send quotas.
+    Limits {
+        #[command(subcommand)]
+        command: LimitsCommand,
+    },
     /// Token encryption key operations.
     Keys {
         #[command(subcommand)]
@@ -80,6 +85,23 @@ enum ApiKeyCommand {
 }
 
 #[derive(Debug, Subcommand)]
+enum LimitsCommand {
+    /// Override the configured limits of a tenant (its `limits` feature, as an admin's
+    /// `PUT /api/v1/features/limits` would); every instance applies it within
+    /// CONVERSA_LIMITS_CACHE_TTL_MS. Prints the feature as JSON.
+    Set {
+        /// The tenant's id.
+        #[arg(long)]
+        owner: uuid::Uuid,
+        /// The overrides, a JSON object: `requests_per_minute`, `burst`,
+        /// `key_requests_per_minute`, `key_burst`, `sends_per_day`, `sends_per_month` (a quota
+        /// of `null` is unlimited; a field left out keeps the default).
+        #[arg(long)]
+        config: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
 enum KeysCommand {
     /// Re-encrypt every tenant's Twilio auth token under CONVERSA_TOKEN_ENCRYPTION_KEY, reading
     /// those sealed under CONVERSA_TOKEN_ENCRYPTION_KEYS_PREVIOUS (as the schema owner,
@@ -103,6 +125,9 @@ fn main() -> anyhow::Result<()> {
             runtime.block_on(create_api_key(&config, user, name))
         }
         Command::Keys { command: KeysCommand::Rotate } => runtime.block_on(rotate_keys(&config)),
+        Command::Limits { command: LimitsCommand::Set { owner, config: limits } } => {
+            runtime.block_on(set_limits(&config, owner, &limits))
+        }
         Command::Simulate { command } => {
             runtime.block_on(simulate::run(&command, &config.http.public_base_url))
         }
@@ -176,6 +201,21 @@ async fn create_owner(config: &Config, name: String, email: String) -> anyhow::R
             "api_key": key.expose(),
         })
     );
+    Ok(())
+}
+
+async fn set_limits(config: &Config, owner: uuid::Uuid, limits: &str) -> anyhow::Result<()> {
+    let limits: serde_json::Value = serde_json::from_str(limits).context("--config must be a JSON object")?;
+    let store = std::sync::Arc::new(wiring::store(config)?);
+    let features =
+        services::FeatureService { features: store, clock: std::sync::Arc::new(wiring::SystemClock) };
+    let request =
+        services::PutFeature { name: domain::FeatureName::LIMITS.to_owned(), enabled: true, config: limits };
+    let feature = features
+        .put_as_operator(domain::OwnerId::from(owner), request)
+        .await
+        .context("cannot set the limits")?;
+    println!("{}", serde_json::json!({ "owner_id": owner.to_string(), "limits": feature.config }));
     Ok(())
 }
 

@@ -22,7 +22,9 @@ Errors are `application/problem+json` with a stable `code`: 400 `bad_request`; 4
 403 `forbidden`, `invalid_signature`; 404 `not_found`; 405 `method_not_allowed` (with `Allow`); \
 409 `email_taken`, `account_sid_taken`, `number_taken`, `account_in_use`, `conversation_closed`, \
 `conflict`; 413 `payload_too_large`; 415 `unsupported_media_type`; 422 `invalid_input` (naming the \
-`field` when known), `rejected`; 500 `internal` (its body carries only the `request_id`, also sent \
+`field` when known), `rejected`; 429 `rate_limited`, `send_quota_exceeded` (with `Retry-After`; \
+every answer to an authenticated request carries `RateLimit-Limit`, `RateLimit-Remaining` and \
+`RateLimit-Reset`); 500 `internal` (its body carries only the `request_id`, also sent \
 as `x-request-id`); 503 `unavailable`, `not_ready`, with `Retry-After`."),
     components(schemas(Problem)),
     modifiers(&BearerAuth),
@@ -33,6 +35,7 @@ as `x-request-id`); 503 `unavailable`, `not_ready`, with `Retry-After`."),
         (name = "health", description = "Liveness, readiness and metrics"),
         (name = "webhooks", description = "Twilio webhooks"),
         (name = "events", description = "The tenant's events, live (Server-Sent Events)"),
+        (name = "limits", description = "Rate limits and send quotas, and the tenant's usage"),
         (name = "documentation", description = "This document and its viewer"),
     )
 )]
@@ -103,6 +106,10 @@ fn shape_problems(operation: &Value) -> Vec<(&'static str, &'static str)> {
         problems.push(("422", "`invalid_input`: a value is missing or not acceptable; `field` names it"));
     }
     if authenticated {
+        problems.push((
+            "429",
+            "`rate_limited`: the tenant or the API key is over its rate limit; try again after `Retry-After`",
+        ));
         problems.push(("503", "`unavailable`: the database is down or busy; try again after `Retry-After`"));
     }
     problems
@@ -120,6 +127,9 @@ pub fn complete(document: utoipa::openapi::OpenApi) -> Value {
         for method in METHODS {
             let Some(operation) = item.get_mut(method) else { continue };
             let implied = shape_problems(operation);
+            let authenticated = operation["security"]
+                .as_array()
+                .is_some_and(|s| s.iter().any(|r| r.get("api_key").is_some()));
             let responses = operation["responses"].as_object_mut().expect("operations have responses");
             for (status, description) in implied {
                 responses.entry(status).or_insert_with(|| json!({"description": description}));
@@ -127,6 +137,14 @@ pub fn complete(document: utoipa::openapi::OpenApi) -> Value {
             for (status, response) in responses.iter_mut() {
                 if status.as_str() >= "400" {
                     problem_response(status, response);
+                }
+                // Every answer to an authenticated caller says where it stands (`rate_limit.rs`).
+                // Certain on a success and a 429; an error another extractor raises before the
+                // key is checked (a malformed id, body or query) answers without them, and a
+                // 401, 500 or 503 comes before or without the check.
+                if authenticated && !["401", "500", "503"].contains(&status.as_str()) {
+                    let certain = status.starts_with('2') || status == "429";
+                    rate_limit_headers(response, certain);
                 }
             }
         }
@@ -150,6 +168,32 @@ fn problem_response(status: &str, response: &mut Value) {
             "description": format!("Seconds to wait before trying again ({RETRY_AFTER_SECONDS})"),
             "schema": {"type": "integer", "format": "int32", "minimum": 0}
         });
+    }
+}
+
+/// `RateLimit-Limit`, `RateLimit-Remaining` and `RateLimit-Reset` on `response` (`required`
+/// when every such answer has them), and `Retry-After` on a 429.
+fn rate_limit_headers(response: &mut Value, required: bool) {
+    let seconds = json!({"type": "integer", "format": "int64", "minimum": 0});
+    let refusal =
+        response.get("description").and_then(Value::as_str).is_some_and(|d| d.contains("rate_limited"));
+    let headers = response
+        .as_object_mut()
+        .expect("responses are objects")
+        .entry("headers")
+        .or_insert_with(|| Value::Object(Map::new()));
+    for (name, description) in [
+        (
+            "RateLimit-Limit",
+            "Requests the tighter of the tenant's and the key's limits lets through at once (its burst)",
+        ),
+        ("RateLimit-Remaining", "Requests left of it now"),
+        ("RateLimit-Reset", "Seconds until it is full again"),
+    ] {
+        headers[name] = json!({"description": description, "required": required, "schema": seconds});
+    }
+    if refusal {
+        headers["Retry-After"] = json!({"description": "Seconds until a request may go through", "required": true, "schema": seconds});
     }
 }
 

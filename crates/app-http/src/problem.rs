@@ -13,6 +13,7 @@
 //! | 413 | `payload_too_large` |
 //! | 415 | `unsupported_media_type` |
 //! | 422 | `invalid_input` (with `field` when known), `rejected` |
+//! | 429 | `rate_limited`, `send_quota_exceeded` (with `Retry-After`) |
 //! | 500 | `internal` (with `request_id` only) |
 //! | 503 | `unavailable`, `not_ready` |
 
@@ -60,6 +61,9 @@ pub struct Problem {
     /// internal error, whose details are only in the service's log.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub request_id: Option<String>,
+    /// When a used-up send quota starts again (RFC 3339), on a 429 `send_quota_exceeded`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub resets_at: Option<String>,
 }
 
 /// An error answered as problem+json.
@@ -72,6 +76,18 @@ pub struct ApiError {
     field: Option<String>,
     /// `Allow`, on a 405.
     allow: Option<String>,
+    /// On a 429: when to try again (boxed: most errors have none, and every handler's result
+    /// carries the type).
+    throttle: Option<Box<Throttle>>,
+}
+
+/// When a refused request may be tried again.
+#[derive(Debug)]
+struct Throttle {
+    /// `Retry-After`, in seconds (a 503 always says [`RETRY_AFTER_SECONDS`]).
+    retry_after: u64,
+    /// When a used-up quota resets, on a 429 `send_quota_exceeded`.
+    resets_at: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 impl std::fmt::Display for ApiError {
@@ -88,7 +104,7 @@ impl ApiError {
         title: &'static str,
         detail: impl Into<String>,
     ) -> Self {
-        Self { status, code, title, detail: detail.into(), field: None, allow: None }
+        Self { status, code, title, detail: detail.into(), field: None, allow: None, throttle: None }
     }
 
     /// Names the input field at fault.
@@ -131,6 +147,21 @@ impl ApiError {
         error
     }
 
+    /// 429: the caller's tenant or key is over its rate limit; `retry_after` seconds until a
+    /// request may go through.
+    pub fn rate_limited(retry_after: u64) -> Self {
+        let mut error = Self::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "rate_limited",
+            "Too many requests",
+            format!(
+                "the API rate limit is reached; try again in {retry_after} s (see the RateLimit-* headers)"
+            ),
+        );
+        error.throttle = Some(Box::new(Throttle { retry_after, resets_at: None }));
+        error
+    }
+
     /// 413: the body is over the configured limit.
     pub fn payload_too_large(limit: usize) -> Self {
         Self::new(
@@ -158,6 +189,11 @@ impl ApiError {
             code: self.code,
             field: self.field.clone(),
             request_id: telemetry::current_request_id(),
+            resets_at: self
+                .throttle
+                .as_ref()
+                .and_then(|t| t.resets_at)
+                .map(|at| at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)),
         }
     }
 }
@@ -214,6 +250,14 @@ impl From<ServiceError> for ApiError {
             ServiceError::Rejected(_) => {
                 Self::new(StatusCode::UNPROCESSABLE_ENTITY, code, "Request refused", error.to_string())
             }
+            ServiceError::SendQuotaExceeded { resets_at, .. } => {
+                let mut error =
+                    Self::new(StatusCode::TOO_MANY_REQUESTS, code, "Send quota exceeded", error.to_string());
+                let wait = (resets_at - chrono::Utc::now()).num_seconds().max(1);
+                error.throttle =
+                    Some(Box::new(Throttle { retry_after: wait.unsigned_abs(), resets_at: Some(resets_at) }));
+                error
+            }
             ServiceError::Unavailable(ref why) => {
                 tracing::warn!(error = %why, "dependency unavailable");
                 Self::new(StatusCode::SERVICE_UNAVAILABLE, code, "Service unavailable", "try again shortly")
@@ -243,6 +287,9 @@ impl ResponseError for ApiError {
         response.insert_header((header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json")));
         if self.status == StatusCode::SERVICE_UNAVAILABLE {
             response.insert_header((header::RETRY_AFTER, RETRY_AFTER_SECONDS));
+        }
+        if let Some(throttle) = &self.throttle {
+            response.insert_header((header::RETRY_AFTER, throttle.retry_after));
         }
         if let Some(allow) = &self.allow {
             response.insert_header((header::ALLOW, allow.as_str()));
@@ -285,5 +332,31 @@ mod tests {
         let internal = ApiError::from(ServiceError::Internal("permission denied for table users".into()));
         assert!(internal.error_response().headers().get(header::RETRY_AFTER).is_none());
         assert!(!internal.problem().detail.contains("users"), "{:?}", internal.problem());
+    }
+
+    #[test]
+    fn a_429_says_when_to_try_again_and_a_used_up_quota_when_it_resets() {
+        let limited = ApiError::rate_limited(7).error_response();
+        assert_eq!(limited.status().as_u16(), 429);
+        assert_eq!(limited.headers().get(header::RETRY_AFTER).unwrap(), "7");
+        let resets_at = chrono::Utc::now() + chrono::Duration::hours(2);
+        let quota = ApiError::from(ServiceError::SendQuotaExceeded {
+            period: domain::QuotaPeriod::Day,
+            limit: 10,
+            resets_at,
+        });
+        let problem = quota.problem();
+        assert_eq!((problem.status, problem.code), (429, "send_quota_exceeded"));
+        assert_eq!(problem.resets_at, Some(resets_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)));
+        let retry_after: i64 = quota
+            .error_response()
+            .headers()
+            .get(header::RETRY_AFTER)
+            .unwrap()
+            .to_str()
+            .unwrap()
+            .parse()
+            .unwrap();
+        assert!((7_100..=7_200).contains(&retry_after), "{retry_after}");
     }
 }

@@ -15,7 +15,7 @@ use utoipa_actix_web::{AppExt, scope};
 use crate::extract::BodyLimit;
 use crate::openapi::{self, ApiDocument, RouteTable};
 use crate::problem::ApiError;
-use crate::routes::{admin, conversations, docs, events, health, messages, metrics, webhooks};
+use crate::routes::{admin, conversations, docs, events, health, messages, metrics, usage, webhooks};
 use crate::state::AppState;
 use crate::telemetry;
 
@@ -59,7 +59,8 @@ fn routes(cfg: &mut ServiceConfig) {
                 .service(admin::get_twilio_account)
                 .service(admin::update_twilio_account)
                 .service(admin::delete_twilio_account)
-                .service(events::stream),
+                .service(events::stream)
+                .service(usage::get),
         )
         .default_service(web::to(unrouted));
 }
@@ -105,6 +106,7 @@ pub fn app(
         .app_data(web::PathConfig::default().error_handler(|_, _| ApiError::not_found().into()))
         .app_data(web::Data::new(RouteTable::new(&document)))
         .app_data(web::Data::new(ApiDocument::new(&document)))
+        .wrap(from_fn(crate::rate_limit::headers))
         .wrap(Compress::default())
         .wrap(from_fn(crate::metrics::record_request))
         .wrap(from_fn(telemetry::request_log))

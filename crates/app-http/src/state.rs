@@ -6,8 +6,8 @@ use adapters_postgres::PgStore;
 use domain::SecretString;
 use ports::WebhookSpool;
 use services::{
-    ConversationService, EventService, FeatureService, MessageService, TenantService, TwilioAccountService,
-    TwilioWebhookService,
+    ConversationService, EventService, FeatureService, LimitService, MessageService, TenantService,
+    TwilioAccountService, TwilioWebhookService,
 };
 
 use crate::metrics::Metrics;
@@ -27,6 +27,10 @@ pub struct AppState {
     pub features: FeatureService,
     /// Twilio accounts.
     pub twilio_accounts: TwilioAccountService,
+    /// Tenants' limits in force, and their usage.
+    pub limits: LimitService,
+    /// The API's rate limits of this instance.
+    pub rate_limiter: Arc<crate::rate_limit::ApiRateLimiter>,
     /// The tenant's event stream.
     pub events: EventService,
     /// How event streams wait for events.

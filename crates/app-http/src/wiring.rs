@@ -11,8 +11,8 @@ use chrono::{DateTime, Utc};
 use domain::{RetryPolicy, SecretString};
 use ports::{Clock, Jitter, Pause, WebhookSpool};
 use services::{
-    ConversationService, EventRetention, EventService, FeatureService, LifecycleSweeper, MessageService,
-    OutboundDispatcher, TenantService, TwilioAccountService, TwilioWebhookService,
+    ConversationService, EventRetention, EventService, FeatureService, LifecycleSweeper, LimitService,
+    MessageService, OutboundDispatcher, TenantService, TwilioAccountService, TwilioWebhookService,
 };
 
 use crate::config::{Config, DatabaseSettings};
@@ -139,6 +139,13 @@ pub fn tenants(store: PgStore) -> TenantService {
 pub fn app_state(config: &Config, store: PgStore, spool: Arc<dyn WebhookSpool>) -> AppState {
     let shared = Arc::new(store.clone());
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let limits = LimitService::new(
+        shared.clone(),
+        shared.clone(),
+        clock.clone(),
+        config.limits.defaults(),
+        chrono::Duration::from_std(config.limits.cache_ttl).unwrap_or(chrono::Duration::MAX),
+    );
     AppState {
         conversations: ConversationService {
             conversations: shared.clone(),
@@ -149,6 +156,7 @@ pub fn app_state(config: &Config, store: PgStore, spool: Arc<dyn WebhookSpool>) 
             conversations: shared.clone(),
             messages: shared.clone(),
             clock: clock.clone(),
+            limits: limits.clone(),
         },
         webhooks: TwilioWebhookService {
             accounts: shared.clone(),
@@ -162,6 +170,8 @@ pub fn app_state(config: &Config, store: PgStore, spool: Arc<dyn WebhookSpool>) 
         features: FeatureService { features: shared.clone(), clock: clock.clone() },
         twilio_accounts: TwilioAccountService { accounts: shared.clone(), clock },
         events: EventService { log: shared },
+        limits,
+        rate_limiter: Arc::new(crate::rate_limit::ApiRateLimiter::new(config.limits.instances)),
         event_stream: crate::routes::events::StreamSettings {
             poll_interval: config.events.poll_interval,
             ..crate::routes::events::StreamSettings::default()

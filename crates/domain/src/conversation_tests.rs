@@ -23,6 +23,7 @@ fn inbound(text: &str) -> NewMessage {
         message_type: crate::MessageType::Text,
         body: Some(crate::MessageBody::new(text.to_owned()).unwrap()),
         media: Vec::new(),
+        template: None,
         context: json!({}),
         metadata: json!({}),
         provider_sid: Some("SM00000000000000000000000000000001".to_owned()),

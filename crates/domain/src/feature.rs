@@ -53,6 +53,9 @@ impl FeatureName {
     pub const CONVERSATION_LIFECYCLE: &'static str = "conversation_lifecycle";
     /// TwiML auto-reply to inbound messages ([`AutoReplySettings`]).
     pub const AUTO_REPLY: &'static str = "auto_reply";
+    /// Rate limits and send quotas that replace the configured defaults
+    /// ([`crate::LimitsOverride`]).
+    pub const LIMITS: &'static str = "limits";
 
     /// Validates a name.
     ///
@@ -196,6 +199,10 @@ pub fn validate_feature_config(name: &FeatureName, config: &serde_json::Value) -
             let parsed: ClosureConfig = parse_config(config).map_err(invalid)?;
             parsed.validate().map_err(|e: ClosureConfigError| invalid(e.to_string()))
         }
+        FeatureName::LIMITS => parse_config::<crate::LimitsOverride>(config)
+            .map_err(invalid)?
+            .validate()
+            .map_err(|e| invalid(e.to_string())),
         FeatureName::CONVERSATION_LIFECYCLE => {
             parse_config::<LifecycleSettings>(config).map_err(invalid)?.validate().map_err(invalid)
         }
@@ -238,6 +245,19 @@ impl Default for TenantSettings {
             closure: Some(ClosureConfig::default()),
             auto_reply: None,
         }
+    }
+}
+
+impl crate::LimitsOverride {
+    /// The override of a tenant's enabled `limits` feature; none (every default) when the
+    /// feature is absent, off or (against [`validate_feature_config`]) no longer parses.
+    #[must_use]
+    pub fn from_features(features: &[Feature]) -> Self {
+        features
+            .iter()
+            .find(|f| f.enabled && f.name.as_str() == FeatureName::LIMITS)
+            .and_then(|f| parse_config(&f.config).ok())
+            .unwrap_or_default()
     }
 }
 
@@ -351,5 +371,21 @@ mod tests {
             json!({"message": "x"}),
         )]);
         assert_eq!(disabled_reply.auto_reply, None);
+    }
+
+    #[test]
+    fn the_limits_feature_is_validated_and_applies_only_when_enabled() {
+        let limits = FeatureName::parse(FeatureName::LIMITS).unwrap();
+        assert!(validate_feature_config(&limits, &json!({"burst": 10, "sends_per_day": null})).is_ok());
+        for bad in [json!({"burst": 0}), json!({"sends_per_day": "10"}), json!({"per_hour": 1})] {
+            assert!(
+                matches!(validate_feature_config(&limits, &bad), Err(FeatureError::InvalidConfig { .. })),
+                "{bad}"
+            );
+        }
+        let on = feature(FeatureName::LIMITS, true, json!({"sends_per_day": 3}));
+        assert_eq!(crate::LimitsOverride::from_features(&[on]).sends_per_day, Some(Some(3)));
+        let off = feature(FeatureName::LIMITS, false, json!({"sends_per_day": 3}));
+        assert_eq!(crate::LimitsOverride::from_features(&[off]), crate::LimitsOverride::default());
     }
 }

@@ -34,12 +34,15 @@ pub mod enums;
 pub mod events;
 pub mod feature;
 pub mod ids;
+pub mod limits;
 pub mod message;
 pub mod message_sid;
 pub mod pending_closure;
 pub mod phone;
 pub mod secret;
 pub mod send;
+mod sid;
+pub mod template;
 pub mod tenant;
 pub mod twilio_account;
 
@@ -59,14 +62,16 @@ pub use ids::{
     AiResultId, ApiKeyId, ConversationId, EventId, FeatureId, MessageId, OwnerId, SendJobId, TwilioAccountId,
     UserId,
 };
+pub use limits::{LimitsError, LimitsOverride, QuotaPeriod, RateLimit, SendQuota, TenantLimits};
 pub use message::{Media, Message, MessageInputError, MessageTurn, NewMessage};
 pub use message_sid::{InvalidMessageSid, MessageSid};
 pub use pending_closure::PendingClosure;
 pub use phone::{ChannelAddress, PhoneNumber, PhoneNumberError};
 pub use secret::SecretString;
 pub use send::{RetryDecision, RetryPolicy, SendJob, SendLease};
+pub use template::{ContentSid, MessageTemplate, TemplateError};
 pub use tenant::{ApiKey, Email, NewApiKey, NewOwner, NewUser, Owner, Principal, TenantInputError, User};
 pub use twilio_account::{
-    AccountSid, NewTwilioAccount, NewTwilioAccountError, TwilioAccount, TwilioAccountChanges,
-    TwilioAccountError, TwilioCredentials,
+    AccountSid, MessagingServiceSid, NewTwilioAccount, NewTwilioAccountError, TwilioAccount,
+    TwilioAccountChanges, TwilioAccountError, TwilioCredentials,
 };

@@ -5,8 +5,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::closure::{Speaker, Turn};
 use crate::{
-    ConversationId, DeliveryStatus, MessageBody, MessageDirection, MessageId, MessageOwner, MessageType,
-    OwnerId,
+    ConversationId, DeliveryStatus, MessageBody, MessageDirection, MessageId, MessageOwner, MessageTemplate,
+    MessageType, OwnerId,
 };
 
 /// An attachment.
@@ -22,8 +22,11 @@ pub struct Media {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum MessageInputError {
     /// A message needs text, an attachment, or both.
-    #[error("a message needs a body or at least one media attachment")]
+    #[error("a message needs a body, at least one media attachment, or a template")]
     NoContent,
+    /// A template replaces the body and the attachments: a message carries one or the other.
+    #[error("a template message carries no body and no media: the template is its content")]
+    TemplateWithContent,
     /// Twilio accepts at most 10 media URLs per message.
     #[error("a message may carry at most {max} media attachments (got {actual})")]
     TooManyMedia {
@@ -56,6 +59,9 @@ pub struct Message {
     pub body: Option<MessageBody>,
     /// Attachments.
     pub media: Vec<Media>,
+    /// The WhatsApp template the message was sent as, with its variables (then it has no body
+    /// and no media).
+    pub template: Option<MessageTemplate>,
     /// Free-form context, JSON.
     pub context: serde_json::Value,
     /// Free-form metadata (WhatsApp profile name, …), JSON.
@@ -129,6 +135,8 @@ pub struct NewMessage {
     pub body: Option<MessageBody>,
     /// Attachments.
     pub media: Vec<Media>,
+    /// A WhatsApp template instead of a body and media.
+    pub template: Option<MessageTemplate>,
     /// Context.
     pub context: serde_json::Value,
     /// Metadata.
@@ -149,8 +157,11 @@ impl NewMessage {
     /// # Errors
     /// [`MessageInputError`].
     pub fn validate(mut self) -> Result<Self, MessageInputError> {
-        if self.body.is_none() && self.media.is_empty() {
-            return Err(MessageInputError::NoContent);
+        let free_form = self.body.is_some() || !self.media.is_empty();
+        match (free_form, self.template.is_some()) {
+            (false, false) => return Err(MessageInputError::NoContent),
+            (true, true) => return Err(MessageInputError::TemplateWithContent),
+            _ => {}
         }
         if self.media.len() > Self::MAX_MEDIA {
             return Err(MessageInputError::TooManyMedia { actual: self.media.len(), max: Self::MAX_MEDIA });
@@ -182,12 +193,30 @@ impl NewMessage {
             message_type: MessageType::Text,
             body,
             media,
+            template: None,
             context: serde_json::json!({}),
             metadata: serde_json::json!({}),
             provider_sid: None,
             delivery_status: DeliveryStatus::Queued,
         }
         .validate()
+    }
+
+    /// An outbound WhatsApp template message, queued.
+    #[must_use]
+    pub fn outbound_template(sender: MessageOwner, template: MessageTemplate) -> Self {
+        Self {
+            direction: MessageDirection::Outbound,
+            sender,
+            message_type: MessageType::Text,
+            body: None,
+            media: Vec::new(),
+            template: Some(template),
+            context: serde_json::json!({}),
+            metadata: serde_json::json!({}),
+            provider_sid: None,
+            delivery_status: DeliveryStatus::Queued,
+        }
     }
 }
 

@@ -15,63 +15,47 @@ pub enum TwilioAccountError {
     /// Auth tokens are 32 hex digits.
     #[error("auth_token must be 32 hexadecimal digits")]
     InvalidAuthToken,
+    /// Messaging Service SIDs are `MG` followed by 32 hex digits.
+    #[error("messaging_service_sid must be 'MG' followed by 32 hexadecimal digits")]
+    InvalidMessagingServiceSid,
     /// At least one number is needed to receive or send.
     #[error("phone_numbers must list at least one number")]
     NoPhoneNumbers,
 }
 
-/// A Twilio Account SID (`AC…`), which is not secret: it appears in every webhook.
-///
-/// Held in Twilio's own form, `AC` and 32 lower-case hex digits, whatever the case it was
-/// written in: one account is one SID, so it is stored, looked up and compared in one form.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(try_from = "String", into = "String")]
-pub struct AccountSid(String);
-
-impl AccountSid {
-    /// Validates an Account SID, in any letter case, into its canonical form.
+crate::sid::twilio_sid!(
+    /// A Twilio Account SID (`AC…`), which is not secret: it appears in every webhook.
+    ///
+    /// Held in Twilio's own form, `AC` and 32 lower-case hex digits, whatever the case it was
+    /// written in: one account is one SID, so it is stored, looked up and compared in one form.
     ///
     /// ```
     /// # use domain::AccountSid;
     /// let sid = AccountSid::parse("ac0123456789ABCDEF0123456789abcdef").unwrap();
     /// assert_eq!(sid.as_str(), "AC0123456789abcdef0123456789abcdef");
     /// ```
+    AccountSid,
+    "AC",
+    TwilioAccountError,
+    TwilioAccountError::InvalidAccountSid
+);
+
+crate::sid::twilio_sid!(
+    /// A Twilio Messaging Service SID (`MG…`): when an account has one, sends name it instead of
+    /// a `From` number and Twilio picks the sender from the service's pool. Held in Twilio's
+    /// form, `MG` and 32 lower-case hex digits, like [`AccountSid`].
     ///
-    /// # Errors
-    /// [`TwilioAccountError::InvalidAccountSid`].
-    pub fn parse(raw: &str) -> Result<Self, TwilioAccountError> {
-        // ASCII first: the slices below must fall on character boundaries.
-        let valid = raw.len() == 34
-            && raw.is_ascii()
-            && raw[..2].eq_ignore_ascii_case("AC")
-            && raw[2..].chars().all(|c| c.is_ascii_hexdigit());
-        if valid {
-            Ok(Self(format!("AC{}", raw[2..].to_ascii_lowercase())))
-        } else {
-            Err(TwilioAccountError::InvalidAccountSid)
-        }
-    }
-
-    /// The SID.
-    #[must_use]
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-impl TryFrom<String> for AccountSid {
-    type Error = TwilioAccountError;
-
-    fn try_from(value: String) -> Result<Self, Self::Error> {
-        Self::parse(&value)
-    }
-}
-
-impl From<AccountSid> for String {
-    fn from(sid: AccountSid) -> Self {
-        sid.0
-    }
-}
+    /// ```
+    /// # use domain::MessagingServiceSid;
+    /// let sid = MessagingServiceSid::parse("mg0123456789ABCDEF0123456789abcdef").unwrap();
+    /// assert_eq!(sid.as_str(), "MG0123456789abcdef0123456789abcdef");
+    /// assert!(MessagingServiceSid::parse("AC0123456789abcdef0123456789abcdef").is_err());
+    /// ```
+    MessagingServiceSid,
+    "MG",
+    TwilioAccountError,
+    TwilioAccountError::InvalidMessagingServiceSid
+);
 
 /// A tenant's Twilio account as the API shows it: never the auth token.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -86,6 +70,8 @@ pub struct TwilioAccount {
     pub friendly_name: Option<String>,
     /// The numbers (SMS `+…` or `whatsapp:+…`) the tenant receives on and sends from.
     pub phone_numbers: Vec<String>,
+    /// The Messaging Service sends go through instead of a `From` number, when set.
+    pub messaging_service_sid: Option<MessagingServiceSid>,
     /// Whether the account is used.
     pub active: bool,
     /// When it was created.
@@ -124,6 +110,8 @@ pub struct NewTwilioAccount {
     pub friendly_name: Option<String>,
     /// Numbers in Twilio's form, validated and normalised.
     pub phone_numbers: Vec<String>,
+    /// The Messaging Service to send through instead of a `From` number.
+    pub messaging_service_sid: Option<MessagingServiceSid>,
 }
 
 impl NewTwilioAccount {
@@ -143,6 +131,7 @@ impl NewTwilioAccount {
             auth_token: parse_auth_token(auth_token)?,
             friendly_name,
             phone_numbers: parse_phone_numbers(phone_numbers)?,
+            messaging_service_sid: None,
         })
     }
 }
@@ -182,6 +171,8 @@ pub struct TwilioAccountChanges {
     pub phone_numbers: Option<Vec<String>>,
     /// Whether the account is used (receives webhooks, sends).
     pub active: Option<bool>,
+    /// A new Messaging Service, or `Some(None)` to send from the numbers again.
+    pub messaging_service_sid: Option<Option<MessagingServiceSid>>,
 }
 
 impl TwilioAccountChanges {
@@ -201,6 +192,7 @@ impl TwilioAccountChanges {
             auth_token: auth_token.map(parse_auth_token).transpose()?,
             phone_numbers: phone_numbers.map(parse_phone_numbers).transpose()?,
             active,
+            messaging_service_sid: None,
         })
     }
 
@@ -211,6 +203,7 @@ impl TwilioAccountChanges {
             && self.auth_token.is_none()
             && self.phone_numbers.is_none()
             && self.active.is_none()
+            && self.messaging_service_sid.is_none()
     }
 }
 

@@ -1,4 +1,5 @@
-use domain::ConversationStatus;
+use chrono::{DateTime, Utc};
+use domain::{ConversationStatus, QuotaPeriod};
 
 /// What a storage port reports when it cannot do what was asked.
 ///
@@ -24,6 +25,17 @@ pub enum StoreError {
         what: &'static str,
         /// The limit.
         limit: usize,
+    },
+    /// Queueing the message would pass the tenant's send quota of `period`: nothing was
+    /// written.
+    #[error("the send quota of {limit} messages per {period} is used up until {resets_at}")]
+    QuotaExceeded {
+        /// The period whose quota is used up (the day's when both are).
+        period: QuotaPeriod,
+        /// The quota.
+        limit: u32,
+        /// When the period ends and its count starts again.
+        resets_at: DateTime<Utc>,
     },
     /// A closure based on a customer message that is no longer the conversation's latest (or a
     /// pending closure that was dropped meanwhile): nothing was written.

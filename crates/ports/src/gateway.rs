@@ -1,5 +1,5 @@
 use async_trait::async_trait;
-use domain::{ChannelAddress, DeliveryStatus, MessageId, OwnerId, SecretString};
+use domain::{ChannelAddress, DeliveryStatus, MessageId, MessageTemplate, OwnerId, SecretString};
 
 /// The credentials a channel's gateway authenticates with (for Twilio: Account SID and auth
 /// token). Opaque to the use cases, so another channel can bring its own.
@@ -9,6 +9,9 @@ pub struct ChannelCredentials {
     pub account: String,
     /// Its secret.
     pub secret: SecretString,
+    /// The sender pool to send through instead of the `from` number (Twilio's Messaging
+    /// Service SID), when the account has one.
+    pub sender_pool: Option<String>,
 }
 
 /// One message to hand to a messaging provider.
@@ -26,6 +29,8 @@ pub struct OutboundEnvelope {
     pub body: Option<String>,
     /// Attachment URLs.
     pub media_urls: Vec<String>,
+    /// A WhatsApp template to send instead of a body and media.
+    pub template: Option<MessageTemplate>,
     /// Credentials to send with.
     pub credentials: ChannelCredentials,
 }

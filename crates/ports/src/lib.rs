@@ -30,7 +30,9 @@ pub use conversations::{ClosureVerdict, ConversationFilter, ConversationStore, D
 pub use error::{ConflictKind, StoreError};
 pub use events::{EventFilter, EventLog, EventPosition, StoredEvent};
 pub use gateway::{ChannelCredentials, GatewayError, MessagingGateway, OutboundEnvelope, SendReceipt};
-pub use messages::{AppendedMessage, DeliveryFailure, DeliveryUpdate, InboundStored, MessageStore};
+pub use messages::{
+    AppendedMessage, DeliveryFailure, DeliveryUpdate, InboundStored, MessageStore, SendCounts,
+};
 pub use page::{Cursor, Page, PageRequest};
 pub use send_queue::{ClaimedSend, Recorded, SendQueue, SendQueueDepth, Unsendable};
 pub use spool::{SpoolError, SpoolSeq, SpoolStats, SpooledKind, SpooledWebhook, WebhookSpool};

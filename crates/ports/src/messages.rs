@@ -2,7 +2,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use domain::{
     AiResult, Conversation, ConversationId, DeliveryStatus, Message, MessageId, MessageTurn, NewAiResult,
-    NewMessage, OwnerId,
+    NewMessage, OwnerId, SendQuota,
 };
 
 use crate::{Page, PageRequest, StoreError};
@@ -31,6 +31,15 @@ pub struct AppendedMessage {
     pub message: Message,
     /// The conversation after recording it.
     pub conversation: Conversation,
+}
+
+/// Messages queued for sending in the current periods.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct SendCounts {
+    /// In the UTC day.
+    pub day: u32,
+    /// In the UTC month.
+    pub month: u32,
 }
 
 /// Why a provider reported a message as not delivered.
@@ -76,20 +85,31 @@ pub trait MessageStore: Send + Sync {
         at: DateTime<Utc>,
     ) -> Result<InboundStored, StoreError>;
 
-    /// Appends a message to an active conversation; with `enqueue_send` the message also gets
-    /// a send job, in the same transaction (it is never stored without one).
+    /// Appends a message to an active conversation. With `send` the message is also queued
+    /// for sending (a send job) and counted against the tenant's send quota of the UTC day and
+    /// month holding `at`, in the same transaction: it is never stored without its job, and
+    /// the count is exact however many instances queue at once (two racing for the last unit
+    /// of a quota: exactly one gets it).
     ///
     /// # Errors
-    /// MUST return [`StoreError::NotFound`] for an unknown or foreign conversation and
-    /// [`StoreError::ConversationClosed`] for a final one.
+    /// MUST return [`StoreError::NotFound`] for an unknown or foreign conversation,
+    /// [`StoreError::ConversationClosed`] for a final one, and [`StoreError::QuotaExceeded`]
+    /// when a quota of `send` is used up; nothing is written in any of these cases.
     async fn append_message(
         &self,
         owner_id: OwnerId,
         conversation_id: ConversationId,
         message: NewMessage,
-        enqueue_send: bool,
+        send: Option<SendQuota>,
         at: DateTime<Utc>,
     ) -> Result<AppendedMessage, StoreError>;
+
+    /// The messages the tenant has queued for sending in the UTC day and month holding `at`
+    /// (what its send quotas count).
+    ///
+    /// # Errors
+    /// Storage errors only.
+    async fn send_counts(&self, owner_id: OwnerId, at: DateTime<Utc>) -> Result<SendCounts, StoreError>;
 
     /// One message.
     ///

@@ -165,6 +165,7 @@ impl OutboundDispatcher {
             to,
             body: message.body.map(domain::MessageBody::into_inner),
             media_urls: message.media.into_iter().map(|media| media.url).collect(),
+            template: message.template,
             credentials,
         };
         match self.gateway.send(envelope).await {

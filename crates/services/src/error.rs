@@ -68,6 +68,16 @@ pub enum ServiceError {
     /// window closed…).
     #[error("{0}")]
     Rejected(String),
+    /// The tenant's send quota of `period` is used up until `resets_at`.
+    #[error("the send quota of {limit} messages per {period} is used up; it resets at {resets_at}")]
+    SendQuotaExceeded {
+        /// The period.
+        period: domain::QuotaPeriod,
+        /// The quota.
+        limit: u32,
+        /// When the period's count starts again.
+        resets_at: chrono::DateTime<chrono::Utc>,
+    },
     /// A dependency could not be reached; retrying later may help.
     #[error("service unavailable: {0}")]
     Unavailable(String),
@@ -95,6 +105,7 @@ impl ServiceError {
             Self::ConversationClosed(_) => "conversation_closed",
             Self::AccountInUse { .. } => "account_in_use",
             Self::Rejected(_) => "rejected",
+            Self::SendQuotaExceeded { .. } => "send_quota_exceeded",
             Self::Unavailable(_) => "unavailable",
             Self::Internal(_) => "internal",
         }
@@ -109,6 +120,9 @@ impl From<StoreError> for ServiceError {
             StoreError::Invalid { field, reason } => Self::InvalidValue { field, reason },
             StoreError::ConversationClosed(status) => Self::ConversationClosed(status),
             StoreError::Rejected(why) => Self::Rejected(why),
+            StoreError::QuotaExceeded { period, limit, resets_at } => {
+                Self::SendQuotaExceeded { period, limit, resets_at }
+            }
             limit @ StoreError::LimitReached { .. } => Self::invalid("name", limit),
             StoreError::ClosureSuperseded => Self::Rejected(StoreError::ClosureSuperseded.to_string()),
             StoreError::Unavailable(why) => Self::Unavailable(why),

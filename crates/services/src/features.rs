@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use domain::feature::validate_feature_config;
-use domain::{Feature, FeatureName, FeatureUpdate, Principal, UserRole};
+use domain::{Feature, FeatureName, FeatureUpdate, OwnerId, Principal, UserRole};
 use ports::{Clock, FeatureStore};
 use serde_json::Value;
 
@@ -68,11 +68,29 @@ impl FeatureService {
     #[tracing::instrument(skip_all, fields(owner_id = %principal.owner_id, feature = tracing::field::Empty))]
     pub async fn put(&self, principal: &Principal, input: PutFeature) -> Result<Feature, ServiceError> {
         require(principal, UserRole::Admin)?;
+        self.store(principal.owner_id, input).await
+    }
+
+    /// [`Self::put`] for the operator (`conversa limits set`), who acts on a tenant without
+    /// being one of its users.
+    ///
+    /// # Errors
+    /// As [`Self::put`], [`ServiceError::Forbidden`] aside.
+    #[tracing::instrument(skip_all, fields(owner_id = %owner_id, feature = tracing::field::Empty))]
+    pub async fn put_as_operator(
+        &self,
+        owner_id: OwnerId,
+        input: PutFeature,
+    ) -> Result<Feature, ServiceError> {
+        self.store(owner_id, input).await
+    }
+
+    async fn store(&self, owner_id: OwnerId, input: PutFeature) -> Result<Feature, ServiceError> {
         let name = feature_name(&input.name)?;
         tracing::Span::current().record("feature", name.as_str());
         validate_feature_config(&name, &input.config).map_err(|e| ServiceError::invalid("config", e))?;
         let update = FeatureUpdate { name, enabled: input.enabled, config: input.config };
-        let feature = self.features.put_feature(principal.owner_id, update, self.clock.now()).await?;
+        let feature = self.features.put_feature(owner_id, update, self.clock.now()).await?;
         tracing::info!(enabled = feature.enabled, "feature configured");
         Ok(feature)
     }

@@ -27,6 +27,7 @@ mod error;
 mod events;
 mod features;
 mod input;
+mod limits;
 mod messages;
 mod settings;
 mod sweep;
@@ -43,7 +44,8 @@ pub use dispatch::{DispatchReport, OutboundDispatcher};
 pub use error::ServiceError;
 pub use events::{EventRetention, EventService, OpenedStream, StreamRequest};
 pub use features::{FeatureService, PutFeature};
-pub use messages::{AddMessage, MessageService};
+pub use limits::{LimitService, Usage};
+pub use messages::{AddMessage, MessageService, TemplateInput};
 pub use sweep::{LifecycleSweeper, MAX_SWEEP_ROUNDS, PENDING_CLOSURE_LEASE, SweepReport};
 pub use tenants::{
     CreateApiKey, CreateUser, FIRST_KEY_NAME, MAX_API_KEY_LEN, NewOwnerRequest, TenantService,

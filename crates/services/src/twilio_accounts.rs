@@ -3,8 +3,8 @@
 use std::sync::Arc;
 
 use domain::{
-    NewTwilioAccount, NewTwilioAccountError, Principal, SecretString, TwilioAccount, TwilioAccountChanges,
-    TwilioAccountError, TwilioAccountId, UserRole,
+    MessagingServiceSid, NewTwilioAccount, NewTwilioAccountError, Principal, SecretString, TwilioAccount,
+    TwilioAccountChanges, TwilioAccountError, TwilioAccountId, UserRole,
 };
 use ports::{Clock, TwilioAccountDeletion, TwilioAccountStore};
 
@@ -25,6 +25,8 @@ pub struct CreateTwilioAccount {
     pub friendly_name: Option<String>,
     /// The numbers the tenant receives on and sends from, `+…` or `whatsapp:+…`.
     pub phone_numbers: Vec<String>,
+    /// A Messaging Service (`MG` and 32 hex digits) to send through instead of a number.
+    pub messaging_service_sid: Option<String>,
 }
 
 /// Changes to a Twilio account (JSON merge semantics: `None` leaves a field as it is).
@@ -38,6 +40,8 @@ pub struct UpdateTwilioAccount {
     pub phone_numbers: Option<Vec<String>>,
     /// Whether the account receives webhooks and sends.
     pub active: Option<bool>,
+    /// A new Messaging Service; `Some(None)` sends from the numbers again.
+    pub messaging_service_sid: Option<Option<String>>,
 }
 
 /// What removing a Twilio account did.
@@ -82,13 +86,15 @@ impl TwilioAccountService {
     ) -> Result<TwilioAccount, ServiceError> {
         require(principal, UserRole::Admin)?;
         let friendly_name = friendly_name(input.friendly_name)?;
-        let account = NewTwilioAccount::parse(
+        let mut account = NewTwilioAccount::parse(
             &input.account_sid,
             input.auth_token.expose(),
             friendly_name,
             &input.phone_numbers,
         )
         .map_err(invalid_account)?;
+        account.messaging_service_sid =
+            input.messaging_service_sid.as_deref().map(messaging_service).transpose()?;
         let created =
             self.accounts.create_twilio_account(principal.owner_id, account, self.clock.now()).await?;
         tracing::info!(twilio_account_id = %created.id, "Twilio account registered");
@@ -137,13 +143,17 @@ impl TwilioAccountService {
     ) -> Result<TwilioAccount, ServiceError> {
         require(principal, UserRole::Admin)?;
         let friendly_name = input.friendly_name.map(friendly_name).transpose()?;
-        let changes = TwilioAccountChanges::parse(
+        let mut changes = TwilioAccountChanges::parse(
             friendly_name,
             input.auth_token.as_ref().map(SecretString::expose),
             input.phone_numbers.as_deref(),
             input.active,
         )
         .map_err(invalid_account)?;
+        changes.messaging_service_sid = input
+            .messaging_service_sid
+            .map(|sid| sid.as_deref().map(messaging_service).transpose())
+            .transpose()?;
         if changes.is_empty() {
             return Ok(self.accounts.get_twilio_account(principal.owner_id, id).await?);
         }
@@ -198,11 +208,18 @@ fn friendly_name(raw: Option<String>) -> Result<Option<String>, ServiceError> {
         .transpose()
 }
 
+fn messaging_service(raw: &str) -> Result<MessagingServiceSid, ServiceError> {
+    MessagingServiceSid::parse(raw).map_err(|e| ServiceError::invalid("messaging_service_sid", e))
+}
+
 /// The input field a refused account value came from.
 fn invalid_account(error: NewTwilioAccountError) -> ServiceError {
     let field = match &error {
         NewTwilioAccountError::Account(TwilioAccountError::InvalidAccountSid) => "account_sid",
         NewTwilioAccountError::Account(TwilioAccountError::InvalidAuthToken) => "auth_token",
+        NewTwilioAccountError::Account(TwilioAccountError::InvalidMessagingServiceSid) => {
+            "messaging_service_sid"
+        }
         NewTwilioAccountError::Account(TwilioAccountError::NoPhoneNumbers)
         | NewTwilioAccountError::PhoneNumber(_) => "phone_numbers",
     };

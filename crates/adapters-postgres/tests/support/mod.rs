@@ -168,6 +168,7 @@ pub fn inbound(sid: &str, body: &str) -> NewMessage {
         message_type: MessageType::Text,
         body: Some(MessageBody::new(body).expect("a valid body")),
         media: Vec::new(),
+        template: None,
         context: json!({}),
         metadata: json!({"ProfileName": "Cliente"}),
         provider_sid: Some(sid.to_owned()),

@@ -35,3 +35,20 @@ pub(super) fn secret_list<'de, D: Deserializer<'de>>(deserializer: D) -> Result<
     let value = String::deserialize(deserializer)?;
     Ok(value.split(',').map(str::trim).filter(|item| !item.is_empty()).map(SecretString::new).collect())
 }
+
+/// A quota: a count, or `unlimited` (or empty, as `.env.example` may write it) for none.
+pub(super) fn quota<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<u32>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Quota {
+        Count(u32),
+        Word(String),
+    }
+    match Quota::deserialize(deserializer)? {
+        Quota::Count(count) => Ok(Some(count)),
+        Quota::Word(word) if word.is_empty() || word.eq_ignore_ascii_case("unlimited") => Ok(None),
+        Quota::Word(word) => word.parse().map(Some).map_err(|_| {
+            serde::de::Error::custom(format!("`{word}` is neither a count of messages nor `unlimited`"))
+        }),
+    }
+}

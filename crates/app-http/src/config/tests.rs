@@ -129,6 +129,28 @@ fn the_workers_pool_and_the_socket_timeouts_come_from_the_environment() {
 }
 
 #[test]
+fn limits_default_to_the_issues_numbers_and_quotas_may_be_unlimited() {
+    Jail::expect_with(|jail| {
+        let defaults = Config::load().map_err(|e| e.to_string())?.limits.defaults();
+        assert_eq!((defaults.tenant_rate.per_minute, defaults.tenant_rate.burst), (600, 100));
+        assert_eq!((defaults.sends.per_day, defaults.sends.per_month), (Some(10_000), None));
+        jail.set_env("CONVERSA_SEND_QUOTA_PER_DAY", "unlimited");
+        jail.set_env("CONVERSA_SEND_QUOTA_PER_MONTH", "25000");
+        jail.set_env("CONVERSA_RATE_LIMIT_INSTANCES", "3");
+        let limits = Config::load().map_err(|e| e.to_string())?.limits;
+        assert_eq!((limits.sends_per_day, limits.sends_per_month, limits.instances), (None, Some(25_000), 3));
+        jail.set_env("CONVERSA_SEND_QUOTA_PER_DAY", "lots");
+        let err = Config::load().unwrap_err().to_string();
+        assert!(err.contains("CONVERSA_SEND_QUOTA_PER_DAY") && err.contains("lots"), "{err}");
+        jail.set_env("CONVERSA_SEND_QUOTA_PER_DAY", "10");
+        jail.set_env("CONVERSA_KEY_RATE_LIMIT_BURST", "0");
+        let err = Config::load().unwrap_err().to_string();
+        assert!(err.contains("CONVERSA_KEY_RATE_LIMIT_BURST"), "{err}");
+        Ok(())
+    });
+}
+
+#[test]
 fn bad_values_name_the_key() {
     Jail::expect_with(|jail| {
         jail.set_env("CONVERSA_PORT", "eighty");

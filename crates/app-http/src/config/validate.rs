@@ -44,6 +44,21 @@ impl Config {
         if webhooks.spool_max_bytes < 1024 * 1024 {
             return invalid("CONVERSA_SPOOL_MAX_BYTES", "must be at least 1 MiB");
         }
+        let limits = &self.limits;
+        let rates = [
+            ("CONVERSA_RATE_LIMIT_PER_MINUTE", limits.tenant_per_minute),
+            ("CONVERSA_RATE_LIMIT_BURST", limits.tenant_burst),
+            ("CONVERSA_KEY_RATE_LIMIT_PER_MINUTE", limits.key_per_minute),
+            ("CONVERSA_KEY_RATE_LIMIT_BURST", limits.key_burst),
+        ];
+        if let Some((key, _)) =
+            rates.iter().find(|(_, value)| !(1..=domain::limits::MAX_RATE).contains(value))
+        {
+            return invalid(key, "must be between 1 and 1000000");
+        }
+        if limits.instances == 0 {
+            return invalid("CONVERSA_RATE_LIMIT_INSTANCES", "must be at least 1");
+        }
         if database.pool_size == 0 {
             return invalid("CONVERSA_DB_POOL_SIZE", "must be at least 1");
         }

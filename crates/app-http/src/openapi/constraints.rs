@@ -8,6 +8,7 @@
 //! NUL that PostgreSQL cannot store) and some are beyond what the attributes can say (`anyOf`,
 //! `if`/`then`, a recursive JSON value).
 
+use domain::template::{MAX_TEMPLATE_VARIABLE_NAME, MAX_TEMPLATE_VARIABLE_VALUE, MAX_TEMPLATE_VARIABLES};
 use domain::{MAX_FEATURE_CONFIG_DEPTH, MessageBody, MessageSid, NewMessage};
 use serde_json::{Value, json};
 use services::{MAX_CLOSE_REASON_CHARS, MAX_FRIENDLY_NAME_CHARS};
@@ -34,6 +35,10 @@ fn phone() -> String {
 
 /// `AccountSid::parse`: `AC` and 32 hexadecimal digits, in any letter case.
 const ACCOUNT_SID: &str = "^[Aa][Cc][0-9A-Fa-f]{32}$";
+/// `MessagingServiceSid::parse`: `MG` and 32 hexadecimal digits, in any letter case.
+const MESSAGING_SERVICE_SID: &str = "^[Mm][Gg][0-9A-Fa-f]{32}$";
+/// `ContentSid::parse`: `HX` and 32 hexadecimal digits, in any letter case.
+const CONTENT_SID: &str = "^[Hh][Xx][0-9A-Fa-f]{32}$";
 /// `twilio_account::parse_auth_token`: 32 hexadecimal digits.
 const AUTH_TOKEN: &str = "^[0-9A-Fa-f]{32}$";
 /// `FeatureName::parse`.
@@ -187,7 +192,34 @@ pub fn state(document: &mut Value) {
     document["components"]["schemas"]["AddMessageIn"]["anyOf"] = json!([
         {"required": ["body"], "properties": {"body": {"type": "string"}}},
         {"required": ["media"], "properties": {"media": {"minItems": 1}}},
+        {"required": ["template"], "properties": {"template": {"type": "object"}}},
     ]);
+    // A template is the whole content: no body, no attachments beside it.
+    document["components"]["schemas"]["AddMessageIn"]["if"] =
+        json!({"required": ["template"], "properties": {"template": {"type": "object"}}});
+    document["components"]["schemas"]["AddMessageIn"]["then"] =
+        json!({"properties": {"body": {"type": "null"}, "media": {"maxItems": 0}}});
+    // `ContentSid::parse`, `MessageTemplate::new`.
+    properties(
+        document,
+        "TemplateDto",
+        &[
+            ("content_sid", json!({"pattern": CONTENT_SID})),
+            (
+                "variables",
+                json!({
+                    "maxProperties": MAX_TEMPLATE_VARIABLES,
+                    "propertyNames": {"pattern": format!("^[A-Za-z0-9_]{{1,{MAX_TEMPLATE_VARIABLE_NAME}}}$")},
+                    "additionalProperties": {
+                        "type": "string",
+                        "pattern": NO_NUL,
+                        "minLength": 1,
+                        "maxLength": MAX_TEMPLATE_VARIABLE_VALUE
+                    }
+                }),
+            ),
+        ],
+    );
     properties(
         document,
         "MediaDto",
@@ -238,6 +270,7 @@ pub fn state(document: &mut Value) {
             ("auth_token", json!({"pattern": AUTH_TOKEN})),
             ("friendly_name", friendly_name.clone()),
             ("phone_numbers", numbers.clone()),
+            ("messaging_service_sid", json!({"pattern": MESSAGING_SERVICE_SID})),
         ],
     );
     properties(
@@ -247,6 +280,7 @@ pub fn state(document: &mut Value) {
             ("auth_token", json!({"pattern": AUTH_TOKEN})),
             ("friendly_name", friendly_name),
             ("phone_numbers", numbers),
+            ("messaging_service_sid", json!({"pattern": MESSAGING_SERVICE_SID})),
         ],
     );
     // `domain::validate_feature_config`: an object, at most 10 levels deep (itself the first).

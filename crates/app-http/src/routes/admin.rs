@@ -73,6 +73,9 @@ pub struct CreateTwilioAccountIn {
     pub friendly_name: Option<String>,
     /// Numbers, `+…` or `whatsapp:+…`.
     pub phone_numbers: Vec<String>,
+    /// A Messaging Service (`MG` and 32 hex digits): sends go through it instead of a `From`
+    /// number.
+    pub messaging_service_sid: Option<String>,
 }
 
 impl std::fmt::Debug for CreateTwilioAccountIn {
@@ -105,6 +108,10 @@ pub struct UpdateTwilioAccountIn {
     #[serde(default, deserialize_with = "present")]
     #[schema(value_type = bool)]
     pub active: Option<Option<bool>>,
+    /// A Messaging Service to send through; `null`: send from the conversation's number again.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>)]
+    pub messaging_service_sid: Option<Option<String>>,
 }
 
 impl std::fmt::Debug for UpdateTwilioAccountIn {
@@ -114,6 +121,7 @@ impl std::fmt::Debug for UpdateTwilioAccountIn {
             .field("auth_token", &self.auth_token.as_ref().map(|_| "[redacted]"))
             .field("phone_numbers", &self.phone_numbers)
             .field("active", &self.active)
+            .field("messaging_service_sid", &self.messaging_service_sid)
             .finish()
     }
 }
@@ -142,6 +150,7 @@ impl UpdateTwilioAccountIn {
             auth_token: not_null("auth_token", self.auth_token)?.map(SecretString::new),
             phone_numbers: not_null("phone_numbers", self.phone_numbers)?,
             active: not_null("active", self.active)?,
+            messaging_service_sid: self.messaging_service_sid,
         })
     }
 }
@@ -313,6 +322,7 @@ pub async fn create_twilio_account(
         auth_token: SecretString::new(input.auth_token),
         friendly_name: input.friendly_name,
         phone_numbers: input.phone_numbers,
+        messaging_service_sid: input.messaging_service_sid,
     };
     let account = state.twilio_accounts.create(&caller.0, request).await?;
     Ok(HttpResponse::Created().json(TwilioAccountOut::from(account)))
@@ -354,7 +364,7 @@ pub async fn get_twilio_account(
         (status = 403, body = Problem), (status = 404, body = Problem),
         (status = 409, description = "`number_taken`: a number is another of the tenant's accounts'", body = Problem),
         (status = 415, body = Problem),
-        (status = 422, description = "`invalid_input` naming the `field` (`auth_token`, `phone_numbers`, `friendly_name`, `active`, or an unknown field)", body = Problem)),
+        (status = 422, description = "`invalid_input` naming the `field` (`auth_token`, `phone_numbers`, `friendly_name`, `active`, `messaging_service_sid`, or an unknown field)", body = Problem)),
     security(("api_key" = [])), tag = "administration")]
 #[patch("/twilio-accounts/{id}")]
 pub async fn update_twilio_account(

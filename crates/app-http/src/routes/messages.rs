@@ -4,12 +4,12 @@ use actix_web::{HttpResponse, get, post, web};
 use domain::{ConversationId, MessageId, MessageOwner, NewAiResult};
 use serde::Deserialize;
 use serde_json::Value;
-use services::AddMessage;
+use services::{AddMessage, TemplateInput};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::auth::Caller;
-use crate::dto::{AiResultOut, ListOut, MediaDto, MessageOut};
+use crate::dto::{AiResultOut, ListOut, MediaDto, MessageOut, TemplateDto};
 use crate::extract::{JsonBody, QueryParams};
 use crate::pagination::{PageBody, PageParams};
 use crate::problem::{ApiError, Problem};
@@ -28,6 +28,9 @@ pub struct AddMessageIn {
     /// Attachments (at most 10).
     #[serde(default)]
     pub media: Vec<MediaDto>,
+    /// A WhatsApp template instead of `body` and `media` (a message has one or the other): the
+    /// one kind of message WhatsApp delivers outside the 24-hour window.
+    pub template: Option<TemplateDto>,
     /// A JSON object.
     pub context: Option<Value>,
     /// A JSON object.
@@ -57,7 +60,9 @@ pub struct AddAiResultIn {
     responses(
         (status = 201, description = "Stored and queued for sending", body = MessageOut),
         (status = 404, body = Problem), (status = 409, description = "Conversation closed", body = Problem),
-        (status = 422, description = "Invalid, or WhatsApp's 24-hour window is closed", body = Problem)
+        (status = 422, description = "Invalid, or WhatsApp's 24-hour window is closed to free-form messages (send a `template`)", body = Problem),
+        (status = 429, description = "`rate_limited`, or `send_quota_exceeded`: the tenant's send quota of the day or month is used up until `resets_at` (nothing is stored or queued)", body = Problem,
+            headers(("Retry-After" = u64, description = "Seconds until the limit or quota lets the request through")))
     ),
     security(("api_key" = [])), tag = "messages"
 )]
@@ -72,6 +77,9 @@ pub async fn add(
         sender: input.sender,
         body: input.body,
         media: input.media.into_iter().map(Into::into).collect(),
+        template: input
+            .template
+            .map(|t| TemplateInput { content_sid: t.content_sid, variables: t.variables }),
         context: input.context,
         metadata: input.metadata,
     };

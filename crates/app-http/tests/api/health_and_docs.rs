@@ -56,6 +56,7 @@ const API_PATHS: &[(&str, &[&str])] = &[
     ("/api/v1/twilio-accounts", &["get", "post"]),
     ("/api/v1/twilio-accounts/{id}", &["get", "patch", "delete"]),
     ("/api/v1/events", &["get"]),
+    ("/api/v1/usage", &["get"]),
 ];
 
 #[actix_web::test]

@@ -13,7 +13,9 @@ use actix_web::http::StatusCode;
 use actix_web::http::header::{AUTHORIZATION, CONTENT_TYPE, HeaderMap};
 use actix_web::test::{self, TestRequest};
 use actix_web::web::{self, Bytes};
-use app_http::config::{Config, DatabaseSettings, MetricsSettings, TwilioSettings, WebhookSettings};
+use app_http::config::{
+    Config, DatabaseSettings, LimitSettings, MetricsSettings, TwilioSettings, WebhookSettings,
+};
 use app_http::state::AppState;
 use app_http::{server, wiring};
 use domain::SecretString;
@@ -126,6 +128,13 @@ pub async fn spawn_app_with_limit(limit: usize) -> TestApp {
     build(state, spool_dir, limit, Some(db)).await
 }
 
+/// The application over a fresh database with the test configuration changed by `change`.
+pub async fn spawn_app_configured(change: impl FnOnce(Config) -> Config) -> TestApp {
+    let db = TestDb::new().await;
+    let (state, spool_dir) = state(|spool_dir| change(config(&db.app_url(), spool_dir)));
+    build(state, spool_dir, BODY_LIMIT, Some(db)).await
+}
+
 /// The application over a fresh database whose `GET /metrics` requires `token`.
 pub async fn spawn_app_with_metrics_token(token: &str) -> TestApp {
     let db = TestDb::new().await;
@@ -168,6 +177,14 @@ fn config(app_url: &str, spool_dir: &Path) -> Config {
             spool_dir: spool_dir.to_owned(),
             spool_max_bytes: 16 * 1024 * 1024,
             ..defaults.webhooks
+        },
+        // Tests make requests faster than any client should; the limits' own tests set theirs.
+        limits: LimitSettings {
+            tenant_per_minute: 100_000,
+            tenant_burst: 100_000,
+            key_per_minute: 100_000,
+            key_burst: 100_000,
+            ..defaults.limits
         },
         ..defaults
     }

@@ -51,6 +51,9 @@ impl Env {
             ("CONVERSA_DISPATCH_INTERVAL_MS", "100".to_owned()),
             ("CONVERSA_SWEEP_INTERVAL_MS", "1000".to_owned()),
             ("CONVERSA_LOG_FORMAT", "json".to_owned()),
+            // Tests call faster than any client should; the limits' own tests set theirs.
+            ("CONVERSA_RATE_LIMIT_BURST", "100000".to_owned()),
+            ("CONVERSA_KEY_RATE_LIMIT_BURST", "100000".to_owned()),
         ];
         let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"));
         let mut env = Self { vars, dir, port };

@@ -260,6 +260,7 @@ pub(super) fn parse_inbound(account: &TwilioAccount, form: &Form) -> Result<Pars
         message_type: MessageType::Text,
         body,
         media,
+        template: None,
         context: Value::Object(Map::new()),
         metadata: Value::Object(metadata),
         provider_sid: Some(sid.into()),

@@ -86,7 +86,11 @@ fn lease_token() -> SendLease {
 }
 
 fn credentials() -> ChannelCredentials {
-    ChannelCredentials { account: ACCOUNT_SID.to_owned(), secret: SecretString::new(AUTH_TOKEN) }
+    ChannelCredentials {
+        account: ACCOUNT_SID.to_owned(),
+        secret: SecretString::new(AUTH_TOKEN),
+        sender_pool: None,
+    }
 }
 
 fn claim(attempts: u32, with_credentials: bool) -> ClaimedSend {

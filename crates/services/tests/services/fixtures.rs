@@ -26,6 +26,15 @@ pub fn clock() -> Arc<MockClock> {
     Arc::new(clock)
 }
 
+/// The configured limits of every test.
+pub fn default_limits() -> domain::TenantLimits {
+    domain::TenantLimits {
+        tenant_rate: domain::RateLimit { per_minute: 600, burst: 100 },
+        key_rate: domain::RateLimit { per_minute: 300, burst: 50 },
+        sends: domain::SendQuota { per_day: Some(1_000), per_month: Some(20_000) },
+    }
+}
+
 /// The tenant of every test.
 pub fn owner_id() -> OwnerId {
     OwnerId::from_uuid(Uuid::from_u128(0x0a))
@@ -110,6 +119,7 @@ pub fn message(conversation: &Conversation, sender: MessageOwner, body: &str, at
         message_type: MessageType::Text,
         body: Some(MessageBody::new(body).unwrap()),
         media: vec![],
+        template: None,
         context: json!({}),
         metadata: json!({}),
         provider_sid: None,
@@ -139,6 +149,7 @@ pub fn account() -> TwilioAccount {
         account_sid: AccountSid::parse(ACCOUNT_SID).unwrap(),
         friendly_name: Some("main".to_owned()),
         phone_numbers: vec![BUSINESS.to_owned(), format!("whatsapp:{BUSINESS}")],
+        messaging_service_sid: None,
         active: true,
         created_at: now(),
         updated_at: now(),

@@ -7,6 +7,7 @@ mod events;
 mod features;
 mod fixtures;
 mod inbound;
+mod limits;
 mod messages;
 mod spool;
 mod sweep;

@@ -2,33 +2,51 @@ use std::sync::Arc;
 
 use chrono::Duration;
 use domain::{
-    AiResult, AiResultId, Channel, ConversationStatus, DeliveryStatus, Message, MessageBody,
-    MessageDirection, MessageOwner, MessageType, NewAiResult, UserRole,
+    AiResult, AiResultId, Channel, ConversationStatus, DeliveryStatus, Feature, Message, MessageBody,
+    MessageDirection, MessageOwner, MessageType, NewAiResult, QuotaPeriod, SendQuota, UserRole,
 };
 use mockall::predicate::eq;
-use ports::{AppendedMessage, MockConversationStore, MockMessageStore, Page, PageRequest, StoreError};
+use ports::{
+    AppendedMessage, MockConversationStore, MockFeatureStore, MockMessageStore, Page, PageRequest, StoreError,
+};
 use serde_json::json;
-use services::{AddMessage, MessageService, ServiceError};
+use services::{AddMessage, LimitService, MessageService, ServiceError, TemplateInput};
 
 use crate::fixtures::*;
 
 struct Setup {
     conversations: MockConversationStore,
     messages: MockMessageStore,
+    /// The tenant's features, read for its send quota.
+    features: MockFeatureStore,
 }
 
 impl Setup {
     fn new() -> Self {
-        Self { conversations: MockConversationStore::new(), messages: MockMessageStore::new() }
+        Self {
+            conversations: MockConversationStore::new(),
+            messages: MockMessageStore::new(),
+            features: MockFeatureStore::new(),
+        }
     }
 
-    /// `get_conversation` answers with `conversation`.
-    fn with_conversation(mut self, conversation: domain::Conversation) -> Self {
+    /// `get_conversation` answers with `conversation`; the tenant has no `limits` feature.
+    fn with_conversation(self, conversation: domain::Conversation) -> Self {
+        self.with_conversation_and_features(conversation, vec![])
+    }
+
+    /// `get_conversation` answers with `conversation`, `list_features` with `features`.
+    fn with_conversation_and_features(
+        mut self,
+        conversation: domain::Conversation,
+        features: Vec<Feature>,
+    ) -> Self {
         self.conversations
             .expect_get_conversation()
             .with(eq(owner_id()), eq(conversation_id()))
             .times(1)
             .return_once(move |_, _| Ok(conversation));
+        self.features.expect_list_features().with(eq(owner_id())).returning(move |_| Ok(features.clone()));
         self
     }
 
@@ -40,11 +58,15 @@ impl Setup {
     }
 
     fn service(self) -> MessageService {
-        MessageService {
-            conversations: Arc::new(self.conversations),
-            messages: Arc::new(self.messages),
-            clock: clock(),
-        }
+        let messages = Arc::new(self.messages);
+        let limits = LimitService::new(
+            Arc::new(self.features),
+            messages.clone(),
+            clock(),
+            default_limits(),
+            Duration::seconds(5),
+        );
+        MessageService { conversations: Arc::new(self.conversations), messages, clock: clock(), limits }
     }
 }
 
@@ -75,7 +97,7 @@ async fn add_message_queues_an_agents_message_for_sending() {
                 && message.delivery_status == DeliveryStatus::Queued
                 && message.context == json!({"ticket": 7})
                 && message.metadata == json!({})
-                && *enqueue
+                && *enqueue == Some(default_limits().sends)
                 && *at == now()
         })
         .times(1)
@@ -92,7 +114,7 @@ async fn every_business_sender_is_delivered_to_the_customer() {
         setup
             .messages
             .expect_append_message()
-            .withf(move |_, _, message, enqueue, _| message.sender == sender && *enqueue)
+            .withf(move |_, _, message, enqueue, _| message.sender == sender && enqueue.is_some())
             .times(1)
             .returning(|_, _, message, _, _| Ok(appended(&message)));
         let input = AddMessage { sender: Some(sender), ..text("ok") };
@@ -155,7 +177,7 @@ async fn whatsapp_refuses_free_form_messages_outside_the_24_hour_window() {
         setup.messages.expect_append_message().never();
         let result = setup.service().add_message(&agent(), conversation_id(), text("hi")).await;
         assert!(
-            matches!(result, Err(ServiceError::Rejected(ref why)) if why.contains("24 hours")),
+            matches!(result, Err(ServiceError::Rejected(ref why)) if why.contains("24 hours") && why.contains("template")),
             "{result:?}"
         );
     }
@@ -193,6 +215,84 @@ async fn add_message_reports_a_close_that_raced_it() {
         .returning(|_, _, _, _, _| Err(StoreError::ConversationClosed(ConversationStatus::AgentClosed)));
     let result = setup.service().add_message(&agent(), conversation_id(), text("hi")).await;
     assert_eq!(result, Err(ServiceError::ConversationClosed(ConversationStatus::AgentClosed)));
+}
+
+const CONTENT_SID: &str = "HX0123456789abcdef0123456789abcdef";
+
+fn template(variables: &[(&str, &str)]) -> AddMessage {
+    let variables = variables.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
+    AddMessage {
+        template: Some(TemplateInput { content_sid: CONTENT_SID.to_owned(), variables }),
+        ..AddMessage::default()
+    }
+}
+
+#[tokio::test]
+async fn a_template_is_sent_outside_whatsapps_window_and_stored_with_its_variables() {
+    let mut stale = conversation(Channel::Whatsapp);
+    stale.last_inbound_at = Some(now() - Duration::hours(25));
+    let mut setup = Setup::new().with_conversation(stale);
+    setup
+        .messages
+        .expect_append_message()
+        .withf(|_, _, message, send, _| {
+            let template = message.template.as_ref().expect("a template");
+            template.content_sid.as_str() == CONTENT_SID
+                && template.variables.get("1").map(String::as_str) == Some("Maria")
+                && message.body.is_none()
+                && message.media.is_empty()
+                && send.is_some()
+        })
+        .times(1)
+        .returning(|_, _, message, _, _| Ok(appended(&message)));
+    setup.service().add_message(&agent(), conversation_id(), template(&[("1", "Maria")])).await.unwrap();
+}
+
+#[tokio::test]
+async fn a_template_is_validated_and_carries_no_body_or_media() {
+    let bad_sid = AddMessage {
+        template: Some(TemplateInput { content_sid: "HX12".to_owned(), ..TemplateInput::default() }),
+        ..AddMessage::default()
+    };
+    let cases = [
+        (bad_sid, "template.content_sid"),
+        (template(&[("1", "")]), "template.variables"),
+        (template(&[("not a name", "x")]), "template.variables"),
+        (AddMessage { body: Some("oi".to_owned()), ..template(&[("1", "Maria")]) }, "template"),
+        (AddMessage { media: vec![media("https://x/a.png", "image/png")], ..template(&[]) }, "template"),
+    ];
+    for (input, field) in cases {
+        let setup = Setup::new().untouched();
+        assert_invalid(setup.service().add_message(&agent(), conversation_id(), input).await, field);
+    }
+}
+
+#[tokio::test]
+async fn the_send_quota_of_the_limits_feature_goes_with_the_message() {
+    let limits = feature("limits", true, json!({"sends_per_day": 2, "sends_per_month": null}));
+    let mut setup = Setup::new().with_conversation_and_features(conversation(Channel::Sms), vec![limits]);
+    setup
+        .messages
+        .expect_append_message()
+        .withf(|_, _, _, send, _| *send == Some(SendQuota { per_day: Some(2), per_month: None }))
+        .times(1)
+        .returning(|_, _, message, _, _| Ok(appended(&message)));
+    setup.service().add_message(&agent(), conversation_id(), text("oi")).await.unwrap();
+}
+
+#[tokio::test]
+async fn a_used_up_quota_is_reported_with_its_reset_time() {
+    let resets_at = QuotaPeriod::Day.resets_at(now());
+    let mut setup = Setup::new().with_conversation(conversation(Channel::Sms));
+    setup.messages.expect_append_message().times(1).returning(move |_, _, _, _, _| {
+        Err(StoreError::QuotaExceeded { period: QuotaPeriod::Day, limit: 3, resets_at })
+    });
+    let result = setup.service().add_message(&agent(), conversation_id(), text("oi")).await;
+    assert_eq!(
+        result,
+        Err(ServiceError::SendQuotaExceeded { period: QuotaPeriod::Day, limit: 3, resets_at })
+    );
+    assert_eq!(result.unwrap_err().code(), "send_quota_exceeded");
 }
 
 #[tokio::test]

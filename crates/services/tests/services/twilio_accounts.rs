@@ -20,6 +20,7 @@ fn input() -> CreateTwilioAccount {
         auth_token: SecretString::new(AUTH_TOKEN),
         friendly_name: Some("  main ".into()),
         phone_numbers: vec!["whatsapp:+14155238886".into(), "+1 415 523 8886".into()],
+        messaging_service_sid: None,
     }
 }
 
@@ -61,6 +62,13 @@ async fn create_refuses_bad_input_naming_the_field() {
         (CreateTwilioAccount { account_sid: "AC1".into(), ..input() }, "account_sid"),
         (CreateTwilioAccount { auth_token: SecretString::new("short"), ..input() }, "auth_token"),
         (CreateTwilioAccount { phone_numbers: vec![], ..input() }, "phone_numbers"),
+        (
+            CreateTwilioAccount {
+                messaging_service_sid: Some("AC0123456789abcdef0123456789abcdef".into()),
+                ..input()
+            },
+            "messaging_service_sid",
+        ),
         (CreateTwilioAccount { phone_numbers: vec!["4155238886".into()], ..input() }, "phone_numbers"),
         (
             CreateTwilioAccount { friendly_name: Some("x".repeat(MAX_FRIENDLY_NAME_CHARS + 1)), ..input() },
@@ -145,6 +153,11 @@ async fn admins_change_an_account_with_validated_normalised_fields() {
                 && changes.auth_token.as_ref().map(SecretString::expose) == Some(NEW_TOKEN)
                 && changes.phone_numbers.as_deref() == Some(&["+14155238886".to_owned()][..])
                 && changes.active == Some(false)
+                && changes
+                    .messaging_service_sid
+                    .as_ref()
+                    .map(|sid| sid.as_ref().map(domain::MessagingServiceSid::as_str))
+                    == Some(Some("MG0123456789abcdef0123456789abcdef"))
                 && *at == now()
         })
         .times(1)
@@ -154,6 +167,7 @@ async fn admins_change_an_account_with_validated_normalised_fields() {
         auth_token: Some(SecretString::new(NEW_TOKEN)),
         phone_numbers: Some(vec!["+1 415 523 8886".into()]),
         active: Some(false),
+        messaging_service_sid: Some(Some("mg0123456789ABCDEF0123456789abcdef".into())),
     };
     assert_eq!(service(accounts).update(&admin(), id, input).await, Ok(deactivated()));
 }
