@@ -94,7 +94,7 @@ async fn reseal_page(
     for row in &rows {
         let (owner_id, id) = (OwnerId::from_uuid(row.owner_id), TwilioAccountId::from_uuid(row.id));
         report.accounts += 1;
-        match cipher.reseal(&row.auth_token_encrypted, owner_id, id) {
+        match cipher.reseal(&row.auth_token_encrypted, owner_id, row.id) {
             Resealed::Current => report.already_current += 1,
             Resealed::Unreadable => {
                 tracing::warn!(%owner_id, twilio_account_id = %id, "auth token opens with no configured key");

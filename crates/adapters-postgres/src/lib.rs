@@ -26,6 +26,7 @@ mod seed;
 mod send_queue;
 mod tenants;
 mod twilio_accounts;
+mod webhooks;
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -42,6 +42,7 @@ pub mod secret;
 pub mod send;
 pub mod tenant;
 pub mod twilio_account;
+pub mod webhook;
 
 pub use ai_result::{AiResult, AiResultInputError, CLOSURE_DETECTION_KIND, NewAiResult};
 pub use body::{MessageBody, MessageBodyError};
@@ -57,7 +58,7 @@ pub use feature::{
 };
 pub use ids::{
     AiResultId, ApiKeyId, ConversationId, EventId, FeatureId, MessageId, OwnerId, SendJobId, TwilioAccountId,
-    UserId,
+    UserId, WebhookDeliveryId, WebhookEndpointId,
 };
 pub use message::{Media, Message, MessageInputError, MessageTurn, NewMessage};
 pub use message_sid::{InvalidMessageSid, MessageSid};
@@ -69,4 +70,9 @@ pub use tenant::{ApiKey, Email, NewApiKey, NewOwner, NewUser, Owner, Principal, 
 pub use twilio_account::{
     AccountSid, NewTwilioAccount, NewTwilioAccountError, TwilioAccount, TwilioAccountChanges,
     TwilioAccountError, TwilioCredentials,
+};
+pub use webhook::{
+    AttemptOutcome, MAX_WEBHOOK_URL_LEN, NewWebhookEndpoint, WebhookAttempt, WebhookDelivery,
+    WebhookDeliveryState, WebhookEndpoint, WebhookEndpointChanges, WebhookRetryPolicy, WebhookUrl,
+    WebhookUrlError,
 };
