@@ -199,7 +199,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     let spool = wiring::spool(&config)?;
     let account_changes =
         store.listen_for_account_changes(config.database.app_role_url().expose().to_owned());
-    let state = wiring::app_state(&config, store.clone(), Arc::new(spool));
+    let state = wiring::app_state(&config, store.clone(), Arc::new(spool))?;
     if state.metrics_token.is_none() {
         tracing::info!(
             "GET /metrics is open: set CONVERSA_METRICS_TOKEN unless only your network reaches it"

@@ -7,4 +7,5 @@ pub mod events;
 pub mod health;
 pub mod messages;
 pub mod metrics;
+pub mod webhook_endpoints;
 pub mod webhooks;

@@ -7,7 +7,7 @@ use domain::SecretString;
 use ports::WebhookSpool;
 use services::{
     ConversationService, EventService, FeatureService, MessageService, TenantService, TwilioAccountService,
-    TwilioWebhookService,
+    TwilioWebhookService, WebhookEndpointService,
 };
 
 use crate::metrics::Metrics;
@@ -27,6 +27,8 @@ pub struct AppState {
     pub features: FeatureService,
     /// Twilio accounts.
     pub twilio_accounts: TwilioAccountService,
+    /// Webhook endpoints and their deliveries.
+    pub webhook_endpoints: WebhookEndpointService,
     /// The tenant's event stream.
     pub events: EventService,
     /// How event streams wait for events.

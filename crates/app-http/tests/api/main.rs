@@ -17,4 +17,5 @@ mod pending_closure;
 mod request_id;
 mod support;
 mod twilio_accounts;
+mod webhook_endpoints;
 mod webhooks;
