@@ -138,9 +138,14 @@ COMMENT ON FUNCTION app_events_end(uuid) IS 'The position after the tenant''s re
 
 -- Fan-out, across tenants: for each enabled endpoint not being fanned out elsewhere (SKIP
 -- LOCKED), up to p_limit of its tenant's readable events after its position become deliveries
--- when it wants their type, and its position moves past all of them. The count created.
+-- when it wants their type, and its position moves past all of them. The count created. When it
+-- created some, every instance's delivery worker is woken (NOTIFY conversa_webhook_deliveries):
+-- only this worker statement notifies, never the inbound path.
 CREATE FUNCTION app_webhook_fan_out(p_now timestamptz, p_limit integer) RETURNS bigint
-LANGUAGE sql SECURITY DEFINER SET search_path = public, pg_temp AS $$
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $$
+DECLARE
+    v_created bigint;
+BEGIN
     WITH horizon AS (SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint AS xmin),
     endpoints AS (
         SELECT e.owner_id, e.id, e.event_types, e.cursor_txid, e.cursor_seq
@@ -170,7 +175,12 @@ LANGUAGE sql SECURITY DEFINER SET search_path = public, pg_temp AS $$
                   FROM read ORDER BY owner_id, endpoint_id, txid DESC, seq DESC) last
          WHERE e.owner_id = last.owner_id AND e.id = last.endpoint_id
         RETURNING 1)
-    SELECT (SELECT count(*) FROM created) + 0 * (SELECT count(*) FROM moved)
+    SELECT (SELECT count(*) FROM created) + 0 * (SELECT count(*) FROM moved) INTO v_created;
+    IF v_created > 0 THEN
+        PERFORM pg_notify('conversa_webhook_deliveries', '');
+    END IF;
+    RETURN v_created;
+END;
 $$;
 COMMENT ON FUNCTION app_webhook_fan_out(timestamptz, integer) IS 'Creates the deliveries of events written after each enabled endpoint''s position and moves the positions; safe on every instance at once (SKIP LOCKED).';
 
@@ -229,3 +239,32 @@ REVOKE ALL ON FUNCTION app_webhook_fan_out(timestamptz, integer),
 GRANT EXECUTE ON FUNCTION app_webhook_fan_out(timestamptz, integer),
     app_claim_webhook_deliveries(timestamptz, integer, integer, interval), app_webhook_queue_depth(timestamptz),
     app_events_end(uuid) TO conversa_app;
+
+-- `conversa keys rotate` re-seals webhook secrets beside Twilio tokens (ADR 0016): the same two
+-- functions for them, granted to the migrating role only.
+CREATE FUNCTION app_sealed_webhook_secrets(p_after_owner uuid, p_after_id uuid, p_limit integer)
+RETURNS TABLE (owner_id uuid, id uuid, secret_encrypted bytea, previous_secret_encrypted bytea)
+LANGUAGE sql SECURITY DEFINER SET search_path = public, pg_temp AS $$
+    SELECT e.owner_id, e.id, e.secret_encrypted, e.previous_secret_encrypted
+      FROM webhook_endpoints e
+     WHERE p_after_owner IS NULL OR (e.owner_id, e.id) > (p_after_owner, p_after_id)
+     ORDER BY e.owner_id, e.id
+     LIMIT p_limit
+       FOR UPDATE
+$$;
+COMMENT ON FUNCTION app_sealed_webhook_secrets(uuid, uuid, integer) IS 'Key rotation: a page of every tenant''s sealed webhook secrets in (owner_id, id) order, locked FOR UPDATE.';
+
+CREATE FUNCTION app_reseal_webhook_secrets(p_owner_id uuid, p_id uuid, p_secret bytea, p_previous bytea)
+RETURNS void
+LANGUAGE sql SECURITY DEFINER SET search_path = public, pg_temp AS $$
+    UPDATE webhook_endpoints SET secret_encrypted = p_secret, previous_secret_encrypted = p_previous
+     WHERE owner_id = p_owner_id AND id = p_id
+$$;
+COMMENT ON FUNCTION app_reseal_webhook_secrets(uuid, uuid, bytea, bytea) IS 'Key rotation: stores an endpoint''s secrets re-sealed under the current key.';
+
+ALTER FUNCTION app_sealed_webhook_secrets(uuid, uuid, integer) OWNER TO conversa_maintenance;
+ALTER FUNCTION app_reseal_webhook_secrets(uuid, uuid, bytea, bytea) OWNER TO conversa_maintenance;
+REVOKE ALL ON FUNCTION app_sealed_webhook_secrets(uuid, uuid, integer),
+    app_reseal_webhook_secrets(uuid, uuid, bytea, bytea) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION app_sealed_webhook_secrets(uuid, uuid, integer),
+    app_reseal_webhook_secrets(uuid, uuid, bytea, bytea) TO CURRENT_USER;

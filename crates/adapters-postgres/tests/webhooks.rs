@@ -214,3 +214,32 @@ async fn another_tenant_reaches_none_of_it_and_retention_takes_deliveries_with_t
     store.delete_webhook_endpoint(a.id(), mine.id).await.unwrap();
     assert_eq!(store.get_webhook_endpoint(a.id(), mine.id).await, Err(StoreError::NotFound));
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn every_instance_is_woken_when_deliveries_become_due() {
+    let db = TestDb::new().await;
+    let store = store(&db);
+    let wake = std::sync::Arc::new(tokio::sync::Notify::new());
+    let listener = store.listen_for_webhook_deliveries(db.app_url(), wake.clone());
+    let woken = |what: &'static str| {
+        let wake = wake.clone();
+        async move {
+            tokio::time::timeout(std::time::Duration::from_secs(5), wake.notified())
+                .await
+                .unwrap_or_else(|_| panic!("not woken: {what}"));
+        }
+    };
+    woken("listening (notifications may have been missed before)").await;
+    let tenant = create_tenant(&store, "acme").await;
+    create_account(&store, tenant.id(), 1, &[support::BUSINESS]).await;
+    let registered =
+        store.create_webhook_endpoint(tenant.id(), endpoint(vec![], "whsec_YWJj"), at(1)).await.unwrap();
+    message(&store, tenant.id(), 1).await;
+    assert_eq!(support::fan_out_until(&store, 2).await, 2);
+    woken("a fan-out created deliveries").await;
+    let page =
+        store.list_webhook_deliveries(tenant.id(), registered.id, PageRequest::first(1)).await.unwrap();
+    store.retry_webhook_delivery(tenant.id(), registered.id, page.items[0].id, Utc::now()).await.unwrap();
+    woken("a manual retry").await;
+    listener.abort();
+}

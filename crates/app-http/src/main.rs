@@ -149,6 +149,11 @@ async fn rotate_keys(config: &Config) -> anyhow::Result<()> {
             "resealed": report.resealed,
             "already_current": report.already_current,
             "unreadable": unreadable,
+            "webhook_endpoints": report.webhook_endpoints,
+            "webhook_secrets_resealed": report.webhook_secrets_resealed,
+            "webhook_secrets_unreadable": report.webhook_secrets_unreadable.iter()
+                .map(|(owner_id, id)| serde_json::json!({ "owner_id": owner_id.to_string(), "id": id.to_string() }))
+                .collect::<Vec<_>>(),
         })
     );
     // A token no configured key opens would be lost with its key: say so, and fail, so the

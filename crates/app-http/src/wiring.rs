@@ -277,9 +277,14 @@ pub fn workers(config: &Config, store: &PgStore, metrics: Arc<Metrics>) -> Resul
         per_endpoint: outbound.per_endpoint_concurrency,
         fan_out_batch: WEBHOOK_FAN_OUT_BATCH,
     };
+    let wake = Arc::new(tokio::sync::Notify::new());
+    let listener =
+        store.listen_for_webhook_deliveries(database.app_role_url().expose().to_owned(), wake.clone());
     let loop_settings = crate::workers::DeliveryLoop {
         concurrency: outbound.concurrency,
         poll_interval: outbound.poll_interval,
+        wake,
+        listener: Some(listener),
     };
     Ok(Workers::start(
         sweeper,

@@ -347,6 +347,10 @@ impl WebhookEndpointStore for PgStore {
                     .get_result(conn)
                     .await?;
                 let attempts = attempts_of(conn, owner_id, vec![row.id]).await?;
+                // Every instance's worker looks at once (delivered at commit).
+                diesel::sql_query(format!("SELECT pg_notify('{}', '')", crate::WEBHOOK_DELIVERIES_CHANNEL))
+                    .execute(conn)
+                    .await?;
                 Ok::<_, TxError>((row, attempts))
             })
             .await?;

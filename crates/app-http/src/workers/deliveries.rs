@@ -8,18 +8,23 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use services::WebhookDeliveryWorker;
-use tokio::sync::watch;
-use tokio::task::JoinSet;
+use tokio::sync::{Notify, watch};
+use tokio::task::{JoinHandle, JoinSet};
 
 use crate::metrics::{Metrics, Worker};
 
 /// How the loop runs.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Debug)]
 pub struct DeliveryLoop {
     /// Attempts in flight at once on this instance.
     pub concurrency: usize,
-    /// Pause between looks at the outbox and the queue while nothing is due.
+    /// Pause between looks at the outbox and the queue while nothing is due (the net under
+    /// `wake`).
     pub poll_interval: Duration,
+    /// Woken when deliveries become due through any instance (LISTEN/NOTIFY).
+    pub wake: Arc<Notify>,
+    /// The task listening for those notifications, ended with the loop.
+    pub listener: Option<JoinHandle<()>>,
 }
 
 /// Runs until `stopped` flips, then waits for the attempts in flight.
@@ -74,11 +79,15 @@ pub(super) async fn run(
         tokio::select! {
             () = tokio::time::sleep(pause) => {}
             Some(_) = in_flight.join_next(), if !in_flight.is_empty() => {}
+            () = settings.wake.notified() => {}
             _ = stopped.changed() => break,
         }
         if *stopped.borrow() {
             break;
         }
+    }
+    if let Some(listener) = &settings.listener {
+        listener.abort();
     }
     // Attempts in flight end within the client's timeout; their outcomes are recorded.
     while in_flight.join_next().await.is_some() {}
