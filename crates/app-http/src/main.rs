@@ -166,6 +166,14 @@ async fn rotate_keys(config: &Config) -> anyhow::Result<()> {
             unreadable.len()
         );
     }
+    if !report.webhook_secrets_unreadable.is_empty() {
+        anyhow::bail!(
+            "{} webhook endpoint secret(s) open with no configured key: add the key that sealed them \
+             to CONVERSA_TOKEN_ENCRYPTION_KEYS_PREVIOUS and run again, or have the tenants rotate them \
+             (POST /api/v1/webhook-endpoints/{{id}}/rotate-secret)",
+            report.webhook_secrets_unreadable.len()
+        );
+    }
     Ok(())
 }
 
