@@ -22,22 +22,13 @@ use super::endpoints::fail_pending;
 use super::rows::stored_url;
 use crate::error::{TxError, corrupt, map_diesel};
 use crate::schema::{webhook_deliveries, webhook_delivery_attempts, webhook_endpoints};
+use crate::send_queue::ClaimedRow;
 use crate::{PgStore, set_tenant};
 
 #[derive(QueryableByName)]
 struct Created {
     #[diesel(sql_type = BigInt)]
     created: i64,
-}
-
-#[derive(QueryableByName)]
-struct ClaimRow {
-    #[diesel(sql_type = SqlUuid)]
-    owner_id: Uuid,
-    #[diesel(sql_type = SqlUuid)]
-    id: Uuid,
-    #[diesel(sql_type = SqlUuid)]
-    lease_id: Uuid,
 }
 
 /// A claimed delivery with what sending it needs, read as its tenant.
@@ -87,7 +78,7 @@ impl PgStore {
     /// Reads one claimed delivery as its tenant; `None` when the claim was lost meanwhile.
     async fn load_delivery_claim(
         &self,
-        claim: &ClaimRow,
+        claim: &ClaimedRow,
         now: DateTime<Utc>,
     ) -> Result<Option<ClaimedDelivery>, StoreError> {
         let owner_id = OwnerId::from_uuid(claim.owner_id);
@@ -225,7 +216,7 @@ impl WebhookDeliveryQueue for PgStore {
         per_endpoint: usize,
         lease: chrono::Duration,
     ) -> Result<Vec<ClaimedDelivery>, StoreError> {
-        let claims: Vec<ClaimRow> = {
+        let claims: Vec<ClaimedRow> = {
             let mut conn = self.conn().await?;
             diesel::sql_query(
                 "SELECT owner_id, id, lease_id FROM app_claim_webhook_deliveries($1, $2, $3, $4)",
