@@ -15,10 +15,10 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
-use diesel_async::{AsyncConnection, AsyncPgConnection};
 use domain::{AccountSid, OwnerId};
-use futures::StreamExt;
 use ports::{StoreError, WebhookAccount};
+
+use crate::listener::Heard;
 
 /// The channel the triggers of migration `000005` notify on.
 pub const ACCOUNT_CHANGES_CHANNEL: &str = "conversa_webhook_accounts";
@@ -123,46 +123,14 @@ where
     }
 }
 
-/// Listens for account changes on `url` until the task is aborted, reconnecting after a lost
-/// connection. Everything is marked stale whenever the connection is (re)established, since
-/// notifications sent while it was down are lost.
+/// Listens for account changes on `url` until the task is aborted. Everything is marked stale
+/// whenever the connection is (re)established or lost, since notifications sent while it was
+/// down are lost.
 pub(crate) async fn listen(cache: Arc<AccountCache>, url: String) {
-    // Here only: its `load` would shadow the atomics' above.
-    use diesel_async::RunQueryDsl;
-
-    let mut backoff = Duration::from_millis(250);
-    loop {
-        match AsyncPgConnection::establish(&url).await {
-            Ok(mut conn) => {
-                let listening =
-                    diesel::sql_query(format!("LISTEN {ACCOUNT_CHANGES_CHANNEL}")).execute(&mut conn).await;
-                if let Err(error) = listening {
-                    tracing::warn!(%error, "cannot listen for webhook-account changes");
-                } else {
-                    backoff = Duration::from_millis(250);
-                    cache.invalidate(None);
-                    tracing::debug!("listening for webhook-account changes");
-                    let mut notifications = std::pin::pin!(conn.notifications_stream());
-                    while let Some(notification) = notifications.next().await {
-                        match notification {
-                            Ok(notification) => {
-                                let owner = notification.payload.parse().ok();
-                                // A payload that is not a tenant id (hand-sent) invalidates all.
-                                cache.invalidate(owner);
-                            }
-                            Err(error) => {
-                                tracing::warn!(%error, "webhook-account change notifications failed");
-                                break;
-                            }
-                        }
-                    }
-                    // Changes may be missed from now until the next connection.
-                    cache.invalidate(None);
-                }
-            }
-            Err(error) => tracing::debug!(%error, "cannot connect to listen for webhook-account changes"),
-        }
-        tokio::time::sleep(backoff).await;
-        backoff = (backoff * 2).min(Duration::from_secs(5));
-    }
+    crate::listener::listen(url, ACCOUNT_CHANGES_CHANNEL, move |heard| match heard {
+        // A payload that is not a tenant id (hand-sent) invalidates all.
+        Heard::Notification(payload) => cache.invalidate(payload.parse().ok()),
+        Heard::Connected | Heard::Lost => cache.invalidate(None),
+    })
+    .await;
 }

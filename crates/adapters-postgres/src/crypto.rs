@@ -55,9 +55,9 @@ impl Key {
 }
 
 /// The associated data of a named-key token: its header and the account it belongs to.
-fn associated_data(header: &[u8], owner_id: OwnerId, account_id: TwilioAccountId) -> Vec<u8> {
-    let (owner, account) = (Uuid::from(owner_id), Uuid::from(account_id));
-    [header, owner.as_bytes().as_slice(), account.as_bytes().as_slice()].concat()
+fn associated_data(header: &[u8], owner_id: OwnerId, row: Uuid) -> Vec<u8> {
+    let owner = Uuid::from(owner_id);
+    [header, owner.as_bytes().as_slice(), row.as_bytes().as_slice()].concat()
 }
 
 /// What [`TokenCipher::reseal`] found.
@@ -120,12 +120,19 @@ impl TokenCipher {
     /// `0x01 ‖ key id ‖ nonce ‖ ciphertext+tag`.
     #[must_use]
     pub fn encrypt(&self, secret: &SecretString, owner_id: OwnerId, account_id: TwilioAccountId) -> Vec<u8> {
+        self.seal(secret, owner_id, account_id.into())
+    }
+
+    /// Seals a secret of the tenant's row `row` (a webhook endpoint's signing secret) exactly
+    /// as [`TokenCipher::encrypt`] seals a token: bound to the tenant and the row.
+    #[must_use]
+    pub fn seal(&self, secret: &SecretString, owner_id: OwnerId, row: Uuid) -> Vec<u8> {
         let mut header = [0_u8; HEADER_LEN];
         header[0] = VERSION;
         header[1..].copy_from_slice(&self.current.id);
         let mut nonce = [0_u8; NONCE_LEN];
         rand::rng().fill_bytes(&mut nonce);
-        let aad = associated_data(&header, owner_id, account_id);
+        let aad = associated_data(&header, owner_id, row);
         let payload = Payload { msg: secret.expose().as_bytes(), aad: &aad };
         // AES-GCM refuses only plaintexts of gigabytes; a token is 32 characters.
         let sealed = self.current.cipher.encrypt(Nonce::from_slice(&nonce), payload).unwrap_or_default();
@@ -141,30 +148,32 @@ impl TokenCipher {
         owner_id: OwnerId,
         account_id: TwilioAccountId,
     ) -> Option<SecretString> {
-        self.open(stored, owner_id, account_id).map(|(secret, _)| secret)
+        self.unseal(stored, owner_id, account_id.into())
+    }
+
+    /// Reverses [`TokenCipher::seal`]; `None` when no configured key opens it, or it was
+    /// sealed for another row.
+    #[must_use]
+    pub fn unseal(&self, stored: &[u8], owner_id: OwnerId, row: Uuid) -> Option<SecretString> {
+        self.open(stored, owner_id, row).map(|(secret, _)| secret)
     }
 
     /// Re-seals a stored token under the current key unless it already is (key rotation).
     #[must_use]
-    pub fn reseal(&self, stored: &[u8], owner_id: OwnerId, account_id: TwilioAccountId) -> Resealed {
-        match self.open(stored, owner_id, account_id) {
+    pub fn reseal(&self, stored: &[u8], owner_id: OwnerId, row: Uuid) -> Resealed {
+        match self.open(stored, owner_id, row) {
             Some((_, true)) => Resealed::Current,
-            Some((secret, false)) => Resealed::Resealed(self.encrypt(&secret, owner_id, account_id)),
+            Some((secret, false)) => Resealed::Resealed(self.seal(&secret, owner_id, row)),
             None => Resealed::Unreadable,
         }
     }
 
     /// The token, and whether it is sealed under the current key in the current format.
-    fn open(
-        &self,
-        stored: &[u8],
-        owner_id: OwnerId,
-        account_id: TwilioAccountId,
-    ) -> Option<(SecretString, bool)> {
+    fn open(&self, stored: &[u8], owner_id: OwnerId, row: Uuid) -> Option<(SecretString, bool)> {
         if stored.len() > HEADER_LEN + NONCE_LEN && stored[0] == VERSION {
             let (header, rest) = stored.split_at(HEADER_LEN);
             if let Some(key) = self.keys().find(|key| key.id == header[1..]) {
-                let aad = associated_data(header, owner_id, account_id);
+                let aad = associated_data(header, owner_id, row);
                 if let Some(secret) = key.open(rest, &aad) {
                     return Some((secret, key.id == self.current.id));
                 }
@@ -283,13 +292,13 @@ mod tests {
             Some(token.clone()),
             "older format, current key"
         );
-        assert_eq!(current_only.reseal(&before_key_ids, owner, id), Resealed::Unreadable);
+        assert_eq!(current_only.reseal(&before_key_ids, owner, id.into()), Resealed::Unreadable);
 
         let cipher = TokenCipher::from_hex(KEY).unwrap().with_previous([OLD, KEY, OLD]).unwrap();
         assert_eq!(cipher.previous.len(), 1, "the current key and repeats are not kept twice");
         for stored in [&under_old_key, &before_key_ids, &current_legacy] {
             assert_eq!(cipher.decrypt(stored, owner, id), Some(token.clone()));
-            let Resealed::Resealed(resealed) = cipher.reseal(stored, owner, id) else {
+            let Resealed::Resealed(resealed) = cipher.reseal(stored, owner, id.into()) else {
                 panic!("not re-sealed")
             };
             assert_eq!(hex::encode(&resealed[1..HEADER_LEN]), cipher.key_id());
@@ -298,7 +307,7 @@ mod tests {
                 Some(token.clone()),
                 "the old key is not needed"
             );
-            assert_eq!(cipher.reseal(&resealed, owner, id), Resealed::Current, "idempotent");
+            assert_eq!(cipher.reseal(&resealed, owner, id.into()), Resealed::Current, "idempotent");
         }
     }
 

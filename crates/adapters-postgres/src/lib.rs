@@ -15,6 +15,7 @@ mod events;
 mod features;
 mod group_commit;
 mod key_rotation;
+mod listener;
 mod messages;
 mod migrate;
 mod pool;
@@ -27,6 +28,7 @@ mod send_queue;
 mod send_usage;
 mod tenants;
 mod twilio_accounts;
+mod webhooks;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -50,6 +52,9 @@ use error::TxError;
 use group_commit::WebhookGroups;
 
 pub use account_cache::ACCOUNT_CHANGES_CHANNEL;
+
+/// The channel `NOTIFY`d when webhook deliveries become due (migration `000014`).
+pub const WEBHOOK_DELIVERIES_CHANNEL: &str = "conversa_webhook_deliveries";
 
 /// The PostgreSQL adapter: one value implements every storage port.
 #[derive(Clone)]
@@ -105,6 +110,22 @@ impl PgStore {
     #[must_use]
     pub fn listen_for_account_changes(&self, url: String) -> tokio::task::JoinHandle<()> {
         tokio::spawn(account_cache::listen(self.accounts.clone(), url))
+    }
+
+    /// Wakes `wake` whenever webhook deliveries become due through any instance (a fan-out that
+    /// created some, a manual retry), and when the listening connection is (re)established:
+    /// listens on `url` (the application role's) until the returned task is aborted.
+    #[must_use]
+    pub fn listen_for_webhook_deliveries(
+        &self,
+        url: String,
+        wake: Arc<tokio::sync::Notify>,
+    ) -> tokio::task::JoinHandle<()> {
+        tokio::spawn(listener::listen(url, WEBHOOK_DELIVERIES_CHANNEL, move |heard| {
+            if heard != listener::Heard::Lost {
+                wake.notify_one();
+            }
+        }))
     }
 
     /// The same store, giving up on an inbound message after `deadline` (waiting for a

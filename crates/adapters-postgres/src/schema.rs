@@ -172,6 +172,58 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    webhook_endpoints (owner_id, id) {
+        owner_id -> Uuid,
+        id -> Uuid,
+        url -> Text,
+        event_types -> Array<Text>,
+        description -> Nullable<Text>,
+        enabled -> Bool,
+        disabled_reason -> Nullable<Text>,
+        consecutive_failures -> Int4,
+        secret_encrypted -> Bytea,
+        previous_secret_encrypted -> Nullable<Bytea>,
+        previous_secret_expires_at -> Nullable<Timestamptz>,
+        cursor_txid -> Int8,
+        cursor_seq -> Int8,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    webhook_deliveries (owner_id, id) {
+        owner_id -> Uuid,
+        id -> Uuid,
+        endpoint_id -> Uuid,
+        event_id -> Uuid,
+        event_type -> Text,
+        state -> Text,
+        attempts -> Int4,
+        next_attempt_at -> Nullable<Timestamptz>,
+        schedule_started_at -> Timestamptz,
+        lease_id -> Nullable<Uuid>,
+        leased_until -> Nullable<Timestamptz>,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    webhook_delivery_attempts (owner_id, delivery_id, number) {
+        owner_id -> Uuid,
+        delivery_id -> Uuid,
+        number -> Int4,
+        attempted_at -> Timestamptz,
+        status_code -> Nullable<Int4>,
+        error -> Nullable<Text>,
+        latency_ms -> Int4,
+        response_excerpt -> Nullable<Text>,
+        next_attempt_at -> Nullable<Timestamptz>,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
     owners,
     users,
@@ -183,5 +235,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     ai_results,
     send_jobs,
     events,
-    send_usage
+    send_usage,
+    webhook_endpoints,
+    webhook_deliveries,
+    webhook_delivery_attempts
 );

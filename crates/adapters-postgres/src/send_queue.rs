@@ -21,15 +21,17 @@ use crate::rows::{ConversationRow, FullMessageRow};
 use crate::schema::{conversations, messages, owners, send_jobs, twilio_accounts};
 use crate::{PgStore, set_tenant};
 
+/// A claim across tenants: the row and the token of this claim (send jobs and webhook
+/// deliveries alike).
 #[derive(QueryableByName)]
-struct ClaimedRow {
+pub(crate) struct ClaimedRow {
     #[diesel(sql_type = SqlUuid)]
-    owner_id: Uuid,
+    pub owner_id: Uuid,
     #[diesel(sql_type = SqlUuid)]
-    id: Uuid,
+    pub id: Uuid,
     /// The token of this claim (new at every claim, see migration 000009).
     #[diesel(sql_type = SqlUuid)]
-    lease_id: Uuid,
+    pub lease_id: Uuid,
 }
 
 #[derive(QueryableByName)]

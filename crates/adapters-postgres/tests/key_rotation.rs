@@ -99,7 +99,7 @@ async fn rotation_reseals_every_tenants_tokens_under_the_current_key_once() {
     let report = rotate_token_keys(&db.owner_url(), &rotated()).await.unwrap();
     assert_eq!(
         report,
-        KeyRotationReport { accounts: 4, resealed: 3, already_current: 1, unreadable: Vec::new() },
+        KeyRotationReport { accounts: 4, resealed: 3, already_current: 1, ..KeyRotationReport::default() },
         "every tenant's accounts"
     );
     assert_eq!(sealed(&db, &current).await, current_sealed, "a current token is not rewritten");
@@ -114,7 +114,7 @@ async fn rotation_reseals_every_tenants_tokens_under_the_current_key_once() {
     let again = rotate_token_keys(&db.owner_url(), &rotated()).await.unwrap();
     assert_eq!(
         again,
-        KeyRotationReport { accounts: 4, resealed: 0, already_current: 4, unreadable: Vec::new() }
+        KeyRotationReport { accounts: 4, resealed: 0, already_current: 4, ..KeyRotationReport::default() }
     );
     assert_eq!(sealed(&db, &acmes).await, resealed, "idempotent");
 }
@@ -140,4 +140,56 @@ async fn the_service_role_cannot_list_every_tenants_tokens() {
     let db = TestDb::new().await;
     let refused = rotate_token_keys(&db.app_url(), &rotated()).await;
     assert!(matches!(refused, Err(StoreError::Internal(_))), "{refused:?}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn webhook_secrets_are_resealed_beside_the_tokens_both_the_current_and_the_rotated_out() {
+    use domain::{NewWebhookEndpoint, SecretString, WebhookUrl};
+    use ports::WebhookEndpointStore;
+    let db = TestDb::new().await;
+    let before = store_with(&db.app_url(), cipher(OLD_KEY));
+    let acme = create_tenant(&before, "acme").await;
+    let endpoint = NewWebhookEndpoint {
+        url: WebhookUrl::parse("https://crm.example/hooks", false).unwrap(),
+        event_types: vec![],
+        description: None,
+        secret: SecretString::new("whsec_b2xk"),
+    };
+    let created = before.create_webhook_endpoint(acme.id(), endpoint, support::at(1)).await.unwrap();
+    let later = chrono::Utc::now() + chrono::Duration::hours(1);
+    before
+        .rotate_webhook_secret(acme.id(), created.id, SecretString::new("whsec_bmV3"), later, support::at(2))
+        .await
+        .unwrap();
+
+    let report = rotate_token_keys(&db.owner_url(), &rotated()).await.unwrap();
+    assert_eq!((report.webhook_endpoints, report.webhook_secrets_resealed), (1, 1));
+    assert!(report.webhook_secrets_unreadable.is_empty());
+    let again = rotate_token_keys(&db.owner_url(), &rotated()).await.unwrap();
+    assert_eq!((again.webhook_endpoints, again.webhook_secrets_resealed), (1, 0), "idempotent");
+
+    // The current key alone opens both secrets now: a delivery's claim carries them.
+    let current_only = store_with(&db.app_url(), cipher(CIPHER_KEY));
+    let candidate = support::candidate(acme.id(), &support::customer(1), support::at(3));
+    ports::MessageStore::store_inbound(
+        &current_only,
+        candidate,
+        support::inbound("SMrot", "oi"),
+        0,
+        support::at(3),
+    )
+    .await
+    .unwrap();
+    assert!(support::fan_out_until(&current_only, 1).await >= 1);
+    let claims = ports::WebhookDeliveryQueue::claim_deliveries(
+        &current_only,
+        chrono::Utc::now(),
+        10,
+        2,
+        chrono::Duration::seconds(60),
+    )
+    .await
+    .expect("both secrets open with the current key");
+    let secrets: Vec<&str> = claims[0].secrets.iter().map(SecretString::expose).collect();
+    assert_eq!(secrets, ["whsec_bmV3", "whsec_b2xk"]);
 }

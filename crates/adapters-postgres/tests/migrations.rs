@@ -108,7 +108,7 @@ async fn every_foreign_key_has_an_index_led_by_its_columns() {
           ORDER BY 1",
     )
     .await;
-    assert_eq!(foreign_keys.len(), 11, "{foreign_keys:#?}");
+    assert_eq!(foreign_keys.len(), 15, "{foreign_keys:#?}");
     assert!(
         foreign_keys.iter().all(|fk| fk.ends_with("=true") || fk.ends_with("=false")),
         "{foreign_keys:#?}"
@@ -128,7 +128,7 @@ async fn every_table_column_and_function_has_a_comment() {
             AND relname <> '__diesel_schema_migrations'",
     )
     .await;
-    assert_eq!(tables.len(), 11, "{tables:?}");
+    assert_eq!(tables.len(), 14, "{tables:?}");
     let undocumented = lines(
         &mut conn,
         "SELECT 'table ' || c.relname AS line FROM pg_class c

@@ -7,13 +7,14 @@ use diesel::QueryableByName;
 use diesel::sql_types::{Bool, Text};
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl, SimpleAsyncConnection};
 use domain::{FeatureName, FeatureUpdate, NewAiResult};
-use ports::{FeatureStore, MessageStore};
+use domain::{NewWebhookEndpoint, SecretString, WebhookUrl};
+use ports::{FeatureStore, MessageStore, WebhookEndpointStore};
 use serde_json::json;
 use support::{Tenant, at, count_on, create_account, create_tenant, customer, inbound, outbound, store};
 use test_db::TestDb;
 
 /// Every table holding tenant rows, with the column naming the tenant.
-const TENANT_TABLES: [(&str, &str); 11] = [
+const TENANT_TABLES: [(&str, &str); 14] = [
     ("owners", "id"),
     ("users", "owner_id"),
     ("api_keys", "owner_id"),
@@ -25,6 +26,9 @@ const TENANT_TABLES: [(&str, &str); 11] = [
     ("send_jobs", "owner_id"),
     ("events", "owner_id"),
     ("send_usage", "owner_id"),
+    ("webhook_endpoints", "owner_id"),
+    ("webhook_deliveries", "owner_id"),
+    ("webhook_delivery_attempts", "owner_id"),
 ];
 
 /// A tenant with at least one row in every table.
@@ -40,6 +44,14 @@ async fn populated_tenant(db: &TestDb, label: &str, n: u32) -> Tenant {
         store.store_inbound(candidate, inbound(&format!("SM{label}"), "oi"), 0, at(2)).await.unwrap();
     let result = NewAiResult { kind: "sentiment".into(), model: None, content: json!({}), score: None };
     store.add_ai_result(tenant.id(), stored.message.id, result, at(3)).await.unwrap();
+    // An endpoint, registered before the events below, gets a delivery with one attempt.
+    let endpoint = NewWebhookEndpoint {
+        url: WebhookUrl::parse("https://crm.example/hooks", false).unwrap(),
+        event_types: vec![],
+        description: None,
+        secret: SecretString::new("whsec_c2VjcmV0"),
+    };
+    store.create_webhook_endpoint(tenant.id(), endpoint, at(1)).await.unwrap();
     store
         .append_message(
             tenant.id(),
@@ -50,6 +62,7 @@ async fn populated_tenant(db: &TestDb, label: &str, n: u32) -> Tenant {
         )
         .await
         .unwrap();
+    support::deliver_once(&store, tenant.id()).await;
     tenant
 }
 

@@ -193,6 +193,38 @@ sections! {
         "CONVERSA_SEND_QUOTA_PER_MONTH" => sends_per_month: Option<u32> = None,
     }
 
+    /// Outbound webhooks to tenants' endpoints (Standard Webhooks, ADR 0019): the HTTP client,
+    /// the retry schedule, when an endpoint is disabled, and how many deliveries run at once.
+    outbound_webhooks: OutboundWebhookSettings {
+        /// DANGER, development and tests only: also deliver to `http` URLs and to loopback,
+        /// private, link-local (cloud metadata) and other non-public addresses. Off, only `https`
+        /// to public addresses is accepted, at registration and at every connection.
+        "CONVERSA_WEBHOOKS_ALLOW_PRIVATE_TARGETS" => allow_private_targets: bool = false,
+        /// How long an endpoint has to answer (connection included); later is a failure.
+        #[serde(deserialize_with = "parse::millis")]
+        "CONVERSA_WEBHOOKS_TIMEOUT_MS" => timeout: Duration = Duration::from_millis(10_000),
+        /// The ceiling of the first retry's delay; each next one doubles, up to the maximum
+        /// (full jitter: the delay is a random part of the ceiling).
+        "CONVERSA_WEBHOOKS_RETRY_BASE_DELAY_MS" => retry_base_delay_ms: u64 =
+            domain::WebhookRetryPolicy::default().base_delay_ms,
+        /// The largest ceiling of a retry's delay.
+        "CONVERSA_WEBHOOKS_RETRY_MAX_DELAY_MS" => retry_max_delay_ms: u64 =
+            domain::WebhookRetryPolicy::default().max_delay_ms,
+        /// How long a delivery is retried after it was created; the attempt that fails after it
+        /// is the last, and the endpoint is then disabled.
+        "CONVERSA_WEBHOOKS_RETRY_WINDOW_MS" => retry_window_ms: u64 =
+            domain::WebhookRetryPolicy::default().window_ms,
+        /// Disable an endpoint after this many failed attempts in a row, across events.
+        "CONVERSA_WEBHOOKS_DISABLE_AFTER_FAILURES" => disable_after_failures: u32 = 100,
+        /// Deliveries in flight at once on this instance (all endpoints together).
+        "CONVERSA_WEBHOOKS_CONCURRENCY" => concurrency: usize = 16,
+        /// Deliveries in flight at once for one endpoint (across instances).
+        "CONVERSA_WEBHOOKS_PER_ENDPOINT_CONCURRENCY" => per_endpoint_concurrency: usize = 2,
+        /// Pause between looks at the outbox and the queue while idle.
+        #[serde(deserialize_with = "parse::millis")]
+        "CONVERSA_WEBHOOKS_POLL_INTERVAL_MS" => poll_interval: Duration = Duration::from_millis(500),
+    }
+
     /// Logs.
     telemetry: TelemetrySettings {
         /// `json` or `pretty`.

@@ -174,6 +174,11 @@ async fn rotate_keys(config: &Config) -> anyhow::Result<()> {
             "resealed": report.resealed,
             "already_current": report.already_current,
             "unreadable": unreadable,
+            "webhook_endpoints": report.webhook_endpoints,
+            "webhook_secrets_resealed": report.webhook_secrets_resealed,
+            "webhook_secrets_unreadable": report.webhook_secrets_unreadable.iter()
+                .map(|(owner_id, id)| serde_json::json!({ "owner_id": owner_id.to_string(), "id": id.to_string() }))
+                .collect::<Vec<_>>(),
         })
     );
     // A token no configured key opens would be lost with its key: say so, and fail, so the
@@ -184,6 +189,14 @@ async fn rotate_keys(config: &Config) -> anyhow::Result<()> {
              CONVERSA_TOKEN_ENCRYPTION_KEYS_PREVIOUS and run again, or have the tenants set their \
              auth tokens again (PATCH /api/v1/twilio-accounts/{{id}})",
             unreadable.len()
+        );
+    }
+    if !report.webhook_secrets_unreadable.is_empty() {
+        anyhow::bail!(
+            "{} webhook endpoint secret(s) open with no configured key: add the key that sealed them \
+             to CONVERSA_TOKEN_ENCRYPTION_KEYS_PREVIOUS and run again, or have the tenants rotate them \
+             (POST /api/v1/webhook-endpoints/{{id}}/rotate-secret)",
+            report.webhook_secrets_unreadable.len()
         );
     }
     Ok(())
@@ -239,7 +252,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     let spool = wiring::spool(&config)?;
     let account_changes =
         store.listen_for_account_changes(config.database.app_role_url().expose().to_owned());
-    let state = wiring::app_state(&config, store.clone(), Arc::new(spool));
+    let state = wiring::app_state(&config, store.clone(), Arc::new(spool))?;
     if state.metrics_token.is_none() {
         tracing::info!(
             "GET /metrics is open: set CONVERSA_METRICS_TOKEN unless only your network reaches it"

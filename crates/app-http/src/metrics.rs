@@ -13,6 +13,7 @@ use std::time::Duration;
 
 use ports::DeliveryUpdate;
 use prometheus_client::encoding::text::{encode_eof, encode_registry};
+use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::registry::Registry;
 use services::{DispatchReport, DrainReport, InboundOutcome, Receipt, SweepReport};
@@ -22,7 +23,7 @@ use crate::problem::ApiError;
 pub use http::{RequestLabels, UNMATCHED, record_request};
 pub use labels::{
     ClosureDetection, InboundWebhook, PendingClosureOutcome, SendOutcome, SpoolReplay, StatusCallback,
-    SweepReason, Worker,
+    SweepReason, WebhookAttemptOutcome, Worker,
 };
 pub use snapshot::StoreSnapshot;
 
@@ -49,6 +50,8 @@ pub struct Metrics {
     pending_closures: LabeledCounter<PendingClosureOutcome>,
     worker_failures: LabeledCounter<Worker>,
     spool_replays: LabeledCounter<SpoolReplay>,
+    webhook_attempts: LabeledCounter<WebhookAttemptOutcome>,
+    webhook_endpoints_disabled: Counter,
     event_streams: Gauge,
 }
 
@@ -104,6 +107,17 @@ impl Metrics {
             "spool_replays",
             "Spooled webhooks the drainer handled, by outcome: replayed (stored) or failed (buried as dead letters)",
         );
+        let webhook_attempts = LabeledCounter::register(
+            &mut registry,
+            "webhook_attempts",
+            "Attempts to deliver events to tenants' webhook endpoints, by outcome: success, http_error, transport_error, lease_lost, unrecorded",
+        );
+        let webhook_endpoints_disabled = Counter::default();
+        registry.register(
+            "webhook_endpoints_disabled_by_failures",
+            "Webhook endpoints this instance disabled (retry schedule over, or too many failures in a row)",
+            webhook_endpoints_disabled.clone(),
+        );
         let event_streams = Gauge::default();
         registry.register(
             "event_streams",
@@ -121,6 +135,8 @@ impl Metrics {
             pending_closures,
             worker_failures,
             spool_replays,
+            webhook_attempts,
+            webhook_endpoints_disabled,
             event_streams,
         }
     }
@@ -193,6 +209,27 @@ impl Metrics {
         self.sends.add(SendOutcome::LeaseLost, report.lease_lost);
     }
 
+    /// Records one webhook attempt (`None`: it could not be recorded).
+    pub fn record_webhook_attempt(&self, report: Option<&services::AttemptReport>) {
+        let Some(report) = report else {
+            self.webhook_attempts.add(WebhookAttemptOutcome::Unrecorded, 1);
+            return;
+        };
+        let outcome = if report.lease_lost {
+            WebhookAttemptOutcome::LeaseLost
+        } else {
+            match report.outcome {
+                domain::AttemptOutcome::Succeeded { .. } => WebhookAttemptOutcome::Success,
+                domain::AttemptOutcome::HttpError { .. } => WebhookAttemptOutcome::HttpError,
+                domain::AttemptOutcome::TransportError { .. } => WebhookAttemptOutcome::TransportError,
+            }
+        };
+        self.webhook_attempts.add(outcome, 1);
+        if report.disabled.is_some() {
+            self.webhook_endpoints_disabled.inc();
+        }
+    }
+
     /// Records one sweep.
     pub fn record_sweep(&self, report: &SweepReport) {
         self.sweeper_closures.add(SweepReason::Expired, report.expired);
@@ -235,6 +272,7 @@ mod tests {
                 pool,
                 send_queue: None,
                 spool: None,
+                webhook_queue: None,
                 batches: adapters_postgres::WebhookBatchStats::default(),
                 at: Utc::now(),
             })

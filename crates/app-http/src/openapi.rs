@@ -36,6 +36,7 @@ as `x-request-id`); 503 `unavailable`, `not_ready`, with `Retry-After`."),
         (name = "webhooks", description = "Twilio webhooks"),
         (name = "events", description = "The tenant's events, live (Server-Sent Events)"),
         (name = "limits", description = "Rate limits and send quotas, and the tenant's usage"),
+        (name = "webhook endpoints", description = "The tenant's webhook endpoints: signed deliveries of its events (Standard Webhooks), retried, with their attempts (admin role)"),
         (name = "documentation", description = "This document and its viewer"),
     )
 )]

@@ -8,4 +8,5 @@ pub mod health;
 pub mod messages;
 pub mod metrics;
 pub mod usage;
+pub mod webhook_endpoints;
 pub mod webhooks;

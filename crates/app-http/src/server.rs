@@ -15,7 +15,9 @@ use utoipa_actix_web::{AppExt, scope};
 use crate::extract::BodyLimit;
 use crate::openapi::{self, ApiDocument, RouteTable};
 use crate::problem::ApiError;
-use crate::routes::{admin, conversations, docs, events, health, messages, metrics, usage, webhooks};
+use crate::routes::{
+    admin, conversations, docs, events, health, messages, metrics, usage, webhook_endpoints, webhooks,
+};
 use crate::state::AppState;
 use crate::telemetry;
 
@@ -59,6 +61,14 @@ fn routes(cfg: &mut ServiceConfig) {
                 .service(admin::get_twilio_account)
                 .service(admin::update_twilio_account)
                 .service(admin::delete_twilio_account)
+                .service(webhook_endpoints::create)
+                .service(webhook_endpoints::list)
+                .service(webhook_endpoints::get_one)
+                .service(webhook_endpoints::update)
+                .service(webhook_endpoints::delete_one)
+                .service(webhook_endpoints::rotate_secret)
+                .service(webhook_endpoints::deliveries)
+                .service(webhook_endpoints::retry)
                 .service(events::stream)
                 .service(usage::get),
         )

@@ -7,7 +7,7 @@ use domain::SecretString;
 use ports::WebhookSpool;
 use services::{
     ConversationService, EventService, FeatureService, LimitService, MessageService, TenantService,
-    TwilioAccountService, TwilioWebhookService,
+    TwilioAccountService, TwilioWebhookService, WebhookEndpointService,
 };
 
 use crate::metrics::Metrics;
@@ -31,6 +31,8 @@ pub struct AppState {
     pub limits: LimitService,
     /// The API's rate limits of this instance.
     pub rate_limiter: Arc<crate::rate_limit::ApiRateLimiter>,
+    /// Webhook endpoints and their deliveries.
+    pub webhook_endpoints: WebhookEndpointService,
     /// The tenant's event stream.
     pub events: EventService,
     /// How event streams wait for events.

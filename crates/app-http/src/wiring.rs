@@ -7,12 +7,14 @@ use std::time::Duration;
 use adapters_postgres::{InboundBatching, PgStore, PoolSettings, Sha256ApiKeys, TokenCipher, build_pool};
 use adapters_spool::{RedbSpool, SpoolSettings};
 use adapters_twilio::{TwilioConfig, TwilioGateway, TwilioSignatureVerifier};
+use adapters_webhooks::{HttpWebhookSender, SenderSettings};
 use chrono::{DateTime, Utc};
-use domain::{RetryPolicy, SecretString};
-use ports::{Clock, Jitter, Pause, WebhookSpool};
+use domain::{RetryPolicy, SecretString, WebhookRetryPolicy};
+use ports::{Clock, Jitter, Pause, WebhookSender, WebhookSpool};
 use services::{
     ConversationService, EventRetention, EventService, FeatureService, LifecycleSweeper, LimitService,
     MessageService, OutboundDispatcher, TenantService, TwilioAccountService, TwilioWebhookService,
+    WebhookDeliveryWorker, WebhookEndpointService,
 };
 
 use crate::config::{Config, DatabaseSettings};
@@ -69,6 +71,27 @@ pub enum WiringError {
     /// The webhook spool could not be opened.
     #[error(transparent)]
     Spool(#[from] adapters_spool::SpoolOpenError),
+    /// The outbound webhook client could not be built.
+    #[error(transparent)]
+    Webhooks(#[from] adapters_webhooks::WebhookSetupError),
+}
+
+/// The outbound webhook client for `config`.
+///
+/// # Errors
+/// [`WiringError::Webhooks`].
+pub fn webhook_sender(config: &Config) -> Result<HttpWebhookSender, WiringError> {
+    let outbound = &config.outbound_webhooks;
+    if outbound.allow_private_targets {
+        tracing::warn!(
+            "CONVERSA_WEBHOOKS_ALLOW_PRIVATE_TARGETS is on: webhooks may reach http URLs and private, \
+             loopback and metadata addresses. Never in production."
+        );
+    }
+    Ok(HttpWebhookSender::new(
+        SenderSettings { timeout: outbound.timeout, ..SenderSettings::default() }
+            .with_private_targets(outbound.allow_private_targets),
+    )?)
 }
 
 /// The store for `config`, storing inbound messages in batches when they arrive together (its
@@ -135,8 +158,14 @@ pub fn tenants(store: PgStore) -> TenantService {
 
 /// The use cases over `store`, webhooks spooling into `spool` when the database cannot take
 /// them, with fresh metrics; the public URL and the metrics token from `config`.
-#[must_use]
-pub fn app_state(config: &Config, store: PgStore, spool: Arc<dyn WebhookSpool>) -> AppState {
+///
+/// # Errors
+/// [`WiringError::Webhooks`].
+pub fn app_state(
+    config: &Config,
+    store: PgStore,
+    spool: Arc<dyn WebhookSpool>,
+) -> Result<AppState, WiringError> {
     let shared = Arc::new(store.clone());
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let limits = LimitService::new(
@@ -146,7 +175,8 @@ pub fn app_state(config: &Config, store: PgStore, spool: Arc<dyn WebhookSpool>) 
         config.limits.defaults(),
         chrono::Duration::from_std(config.limits.cache_ttl).unwrap_or(chrono::Duration::MAX),
     );
-    AppState {
+    let sender: Arc<dyn WebhookSender> = Arc::new(webhook_sender(config)?);
+    Ok(AppState {
         conversations: ConversationService {
             conversations: shared.clone(),
             features: shared.clone(),
@@ -168,7 +198,13 @@ pub fn app_state(config: &Config, store: PgStore, spool: Arc<dyn WebhookSpool>) 
         },
         tenants: tenants(store.clone()),
         features: FeatureService { features: shared.clone(), clock: clock.clone() },
-        twilio_accounts: TwilioAccountService { accounts: shared.clone(), clock },
+        twilio_accounts: TwilioAccountService { accounts: shared.clone(), clock: clock.clone() },
+        webhook_endpoints: WebhookEndpointService {
+            endpoints: shared.clone(),
+            sender,
+            clock,
+            allow_http: config.outbound_webhooks.allow_private_targets,
+        },
         events: EventService { log: shared },
         limits,
         rate_limiter: Arc::new(crate::rate_limit::ApiRateLimiter::new(config.limits.instances)),
@@ -181,7 +217,7 @@ pub fn app_state(config: &Config, store: PgStore, spool: Arc<dyn WebhookSpool>) 
         public_base_url: config.http.public_base_url.clone(),
         metrics: Arc::new(Metrics::new()),
         metrics_token: config.metrics.token.clone(),
-    }
+    })
 }
 
 /// Events pruned per round of the event retention (one short statement each).
@@ -191,7 +227,7 @@ const EVENT_PRUNE_BATCH: usize = 1_000;
 /// (`CONVERSA_DB_WORKER_POOL_SIZE`), sending through Twilio and recording into `metrics`.
 ///
 /// # Errors
-/// [`WiringError::Twilio`], [`WiringError::Pool`].
+/// [`WiringError::Twilio`], [`WiringError::Pool`], [`WiringError::Webhooks`].
 pub fn workers(config: &Config, store: &PgStore, metrics: Arc<Metrics>) -> Result<Workers, WiringError> {
     // Not the API's pool: under API load a dispatcher waiting for a connection would watch its
     // leases lapse (and their jobs be claimed and sent again by another replica).
@@ -218,6 +254,7 @@ pub fn workers(config: &Config, store: &PgStore, metrics: Arc<Metrics>) -> Resul
         keep: chrono::Duration::days(i64::from(config.events.retention_days)),
         batch_size: EVENT_PRUNE_BATCH,
     };
+    let shared_for_webhooks = shared.clone();
     let dispatcher = OutboundDispatcher {
         queue: shared,
         gateway: Arc::new(gateway),
@@ -232,15 +269,46 @@ pub fn workers(config: &Config, store: &PgStore, metrics: Arc<Metrics>) -> Resul
         lease: chrono::Duration::seconds(i64::from(workers.send_lease_seconds)),
         batch_size: workers.dispatch_batch_size,
     };
+    let outbound = &config.outbound_webhooks;
+    let deliveries = WebhookDeliveryWorker {
+        queue: shared_for_webhooks,
+        sender: Arc::new(webhook_sender(config)?),
+        clock: Arc::new(SystemClock),
+        jitter: Arc::new(ThreadRngJitter),
+        policy: WebhookRetryPolicy {
+            base_delay_ms: outbound.retry_base_delay_ms,
+            max_delay_ms: outbound.retry_max_delay_ms,
+            window_ms: outbound.retry_window_ms,
+        },
+        disable_after_failures: outbound.disable_after_failures,
+        // Longer than any attempt can take, so a live attempt never loses its claim.
+        lease: chrono::Duration::from_std(outbound.timeout).unwrap_or(chrono::Duration::seconds(60))
+            + chrono::Duration::seconds(60),
+        per_endpoint: outbound.per_endpoint_concurrency,
+        fan_out_batch: WEBHOOK_FAN_OUT_BATCH,
+    };
+    let wake = Arc::new(tokio::sync::Notify::new());
+    let listener =
+        store.listen_for_webhook_deliveries(database.app_role_url().expose().to_owned(), wake.clone());
+    let loop_settings = crate::workers::DeliveryLoop {
+        concurrency: outbound.concurrency,
+        poll_interval: outbound.poll_interval,
+        wake,
+        listener: Some(listener),
+    };
     Ok(Workers::start(
         sweeper,
         workers.sweep_interval,
         dispatcher,
         workers.dispatch_interval,
         retention,
-        metrics,
-    ))
+        metrics.clone(),
+    )
+    .with(Workers::webhook_deliveries(deliveries, loop_settings, metrics)))
 }
+
+/// Events fanned out per endpoint per round of the delivery worker.
+const WEBHOOK_FAN_OUT_BATCH: usize = 500;
 
 #[cfg(test)]
 mod tests {

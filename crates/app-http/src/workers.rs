@@ -13,6 +13,10 @@ use tokio::task::JoinHandle;
 
 use crate::metrics::{Metrics, Worker};
 
+mod deliveries;
+
+pub use deliveries::DeliveryLoop;
+
 /// Spooled webhooks replayed per drain round (one after another, in arrival order).
 const SPOOL_DRAIN_BATCH: usize = 100;
 
@@ -97,6 +101,33 @@ impl Workers {
             }
         });
         Self { stop, handles: vec![drain] }
+    }
+
+    /// Starts the delivery of events to tenants' webhook endpoints (every instance with
+    /// workers enabled; they share the work through the database).
+    #[must_use]
+    pub fn webhook_deliveries(
+        worker: services::WebhookDeliveryWorker,
+        settings: DeliveryLoop,
+        metrics: Arc<Metrics>,
+    ) -> Self {
+        let (stop, stopped) = watch::channel(false);
+        let handle = tokio::spawn(deliveries::run(worker, settings, stopped, metrics));
+        Self { stop, handles: vec![handle] }
+    }
+
+    /// These workers and `other`'s, stopped together.
+    #[must_use]
+    pub fn with(mut self, other: Self) -> Self {
+        let other_stop = other.stop;
+        let mut stopped = self.stop.subscribe();
+        // One signal stops both: `other`'s sender follows this one's.
+        self.handles.push(tokio::spawn(async move {
+            let _ = stopped.changed().await;
+            let _ = other_stop.send(true);
+        }));
+        self.handles.extend(other.handles);
+        self
     }
 
     /// Signals the workers and waits until each finished its current round.

@@ -175,6 +175,20 @@ pub struct PublishedEvent {
     pub data: serde_json::Value,
 }
 
+impl PublishedEvent {
+    /// What a delivery of the event carries (a webhook's body, an SSE message's data): the
+    /// envelope `{"type", "timestamp", "data"}` on one line of JSON.
+    #[must_use]
+    pub fn envelope(&self) -> String {
+        serde_json::json!({
+            "type": self.event_type.as_str(),
+            "timestamp": self.occurred_at,
+            "data": self.data,
+        })
+        .to_string()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::EventType;

@@ -105,6 +105,14 @@ typed_id!(
     /// Identifies a job of the outbound send queue.
     SendJobId
 );
+typed_id!(
+    /// Identifies a tenant's webhook endpoint.
+    WebhookEndpointId
+);
+typed_id!(
+    /// Identifies the delivery of one event to one webhook endpoint (its attempts share it).
+    WebhookDeliveryId
+);
 
 #[cfg(test)]
 mod tests {

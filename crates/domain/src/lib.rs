@@ -45,6 +45,7 @@ mod sid;
 pub mod template;
 pub mod tenant;
 pub mod twilio_account;
+pub mod webhook;
 
 pub use ai_result::{AiResult, AiResultInputError, CLOSURE_DETECTION_KIND, NewAiResult};
 pub use body::{MessageBody, MessageBodyError};
@@ -60,7 +61,7 @@ pub use feature::{
 };
 pub use ids::{
     AiResultId, ApiKeyId, ConversationId, EventId, FeatureId, MessageId, OwnerId, SendJobId, TwilioAccountId,
-    UserId,
+    UserId, WebhookDeliveryId, WebhookEndpointId,
 };
 pub use limits::{LimitsError, LimitsOverride, QuotaPeriod, RateLimit, SendQuota, TenantLimits};
 pub use message::{Media, Message, MessageInputError, MessageTurn, NewMessage};
@@ -74,4 +75,9 @@ pub use tenant::{ApiKey, Email, NewApiKey, NewOwner, NewUser, Owner, Principal, 
 pub use twilio_account::{
     AccountSid, MessagingServiceSid, NewTwilioAccount, NewTwilioAccountError, TwilioAccount,
     TwilioAccountChanges, TwilioAccountError, TwilioCredentials,
+};
+pub use webhook::{
+    AttemptOutcome, MAX_WEBHOOK_URL_LEN, NewWebhookEndpoint, WebhookAttempt, WebhookDelivery,
+    WebhookDeliveryState, WebhookEndpoint, WebhookEndpointChanges, WebhookRetryPolicy, WebhookUrl,
+    WebhookUrlError,
 };

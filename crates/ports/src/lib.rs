@@ -23,6 +23,7 @@ mod page;
 mod send_queue;
 mod spool;
 mod tenants;
+mod webhook_endpoints;
 mod webhooks;
 
 pub use clock::{ApiKeyIssuer, Clock, IssuedApiKey, Jitter, Pause};
@@ -38,6 +39,10 @@ pub use send_queue::{ClaimedSend, Recorded, SendQueue, SendQueueDepth, Unsendabl
 pub use spool::{SpoolError, SpoolSeq, SpoolStats, SpooledKind, SpooledWebhook, WebhookSpool};
 pub use tenants::{
     FeatureStore, NewOwnerWithAdmin, OwnerCreated, TenantDirectory, TwilioAccountDeletion, TwilioAccountStore,
+};
+pub use webhook_endpoints::{
+    AttemptRecord, AttemptRecorded, ClaimedDelivery, DeliveryNext, OutgoingWebhook, TargetRefused,
+    WebhookDeliveryQueue, WebhookEndpointStore, WebhookQueueDepth, WebhookResponse, WebhookSender,
 };
 pub use webhooks::{WebhookAccount, WebhookAccounts, WebhookVerifier};
 
@@ -57,5 +62,7 @@ pub use send_queue::MockSendQueue;
 pub use spool::MockWebhookSpool;
 #[cfg(feature = "mock")]
 pub use tenants::{MockFeatureStore, MockTenantDirectory, MockTwilioAccountStore};
+#[cfg(feature = "mock")]
+pub use webhook_endpoints::{MockWebhookDeliveryQueue, MockWebhookEndpointStore, MockWebhookSender};
 #[cfg(feature = "mock")]
 pub use webhooks::{MockWebhookAccounts, MockWebhookVerifier};

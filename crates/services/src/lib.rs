@@ -13,6 +13,8 @@
 //! - [`EventService`]: the tenant's event stream (the outbox the store writes with each change).
 //! - [`TenantService`], [`FeatureService`], [`TwilioAccountService`]: tenant administration
 //!   and API-key authentication.
+//! - [`WebhookEndpointService`]: the tenant's webhook endpoints and their deliveries;
+//!   [`WebhookDeliveryWorker`]: fans the outbox out to them and delivers (Standard Webhooks).
 //!
 //! Every tenant use case takes the caller's [`Principal`](domain::Principal) and acts only on
 //! its tenant. Failures are one [`ServiceError`], whose variants map to HTTP statuses.
@@ -33,6 +35,8 @@ mod settings;
 mod sweep;
 mod tenants;
 mod twilio_accounts;
+mod webhook_delivery;
+mod webhook_endpoints;
 mod webhooks;
 
 pub use authz::require;
@@ -53,6 +57,11 @@ pub use tenants::{
 pub use twilio_accounts::{
     CreateTwilioAccount, MAX_FRIENDLY_NAME_CHARS, TwilioAccountRemoval, TwilioAccountService,
     UpdateTwilioAccount,
+};
+pub use webhook_delivery::{AttemptReport, WebhookDeliveryWorker};
+pub use webhook_endpoints::{
+    CreateWebhookEndpoint, EndpointWithSecret, MAX_WEBHOOK_DESCRIPTION_CHARS, SECRET_ROTATION_OVERLAP,
+    UpdateWebhookEndpoint, WebhookEndpointService,
 };
 pub use webhooks::{
     DrainReport, InboundOutcome, Receipt, SignedWebhook, StatusOutcome, TwilioWebhookService,

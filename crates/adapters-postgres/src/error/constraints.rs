@@ -39,6 +39,9 @@ const CHECKS: &[(&str, &str, &str)] = &[
     ("ai_results_kind_check", "kind", "must have 1 to 64 characters"),
     ("ai_results_score_check", "score", "must be between 0 and 1"),
     ("conversa_message_body_check", "body", "must have 1 to 4096 characters"),
+    ("webhook_endpoints_url_check", "url", "must be at most 2048 bytes"),
+    ("webhook_endpoints_description_check", "description", "must have at most 500 characters"),
+    ("webhook_endpoints_event_types_check", "events", "must list known event types"),
 ];
 
 /// Check constraints of domains that several columns share: the rule is known, the field not.
@@ -69,6 +72,8 @@ const API_FIELDS: &[&str] = &[
     "model",
     "score",
     "content",
+    "url",
+    "description",
 ];
 
 /// The feature limit's trigger (migration `000007_bounded_tenant_config`) raises a check

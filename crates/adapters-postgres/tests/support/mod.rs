@@ -203,3 +203,45 @@ pub async fn exec_as_owner(db: &TestDb, sql: &str) -> usize {
     let mut conn = db.owner_connection().await;
     diesel::sql_query(sql).execute(&mut conn).await.unwrap_or_else(|e| panic!("{sql}: {e}"))
 }
+
+/// Fans out the tenant's events, claims one delivery and records a failed attempt of it.
+pub async fn deliver_once(store: &PgStore, owner_id: OwnerId) -> ports::ClaimedDelivery {
+    use ports::WebhookDeliveryQueue;
+    assert!(fan_out_until(store, 1).await >= 1, "a delivery was created");
+    let now = Utc::now();
+    let claims = store.claim_deliveries(now, 100, 4, chrono::Duration::seconds(60)).await.unwrap();
+    let claim = claims.into_iter().find(|c| c.owner_id == owner_id).expect("a claim of the tenant");
+    let attempt = domain::WebhookAttempt {
+        number: claim.attempt,
+        attempted_at: now,
+        status_code: Some(500),
+        error: None,
+        latency_ms: 12,
+        response_excerpt: Some("oops".into()),
+        next_attempt_at: Some(now + chrono::Duration::seconds(5)),
+    };
+    let record = ports::AttemptRecord {
+        attempt,
+        outcome: domain::AttemptOutcome::HttpError { status: 500 },
+        next: ports::DeliveryNext::RetryAt(now + chrono::Duration::seconds(5)),
+        disable_after_failures: 20,
+    };
+    let recorded = store.record_attempt(&claim, record).await.unwrap();
+    assert_eq!(recorded, ports::AttemptRecorded::Recorded { disabled: None });
+    claim
+}
+
+/// Fans out until at least `expected` deliveries were created (at most 10 s): an event becomes
+/// readable once every older transaction of the cluster ended, and parallel tests write too.
+pub async fn fan_out_until(store: &PgStore, expected: u64) -> u64 {
+    use ports::WebhookDeliveryQueue;
+    let deadline = std::time::Instant::now() + StdDuration::from_secs(10);
+    let mut created = 0;
+    while created < expected && std::time::Instant::now() < deadline {
+        created += store.fan_out_events(Utc::now(), 100).await.unwrap();
+        if created < expected {
+            tokio::time::sleep(StdDuration::from_millis(20)).await;
+        }
+    }
+    created
+}

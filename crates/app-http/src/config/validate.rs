@@ -59,6 +59,28 @@ impl Config {
         if limits.instances == 0 {
             return invalid("CONVERSA_RATE_LIMIT_INSTANCES", "must be at least 1");
         }
+        let outbound = &self.outbound_webhooks;
+        if outbound.timeout.is_zero() || outbound.timeout > Duration::from_secs(60) {
+            return invalid("CONVERSA_WEBHOOKS_TIMEOUT_MS", "must be between 1 and 60000");
+        }
+        if outbound.retry_base_delay_ms == 0 || outbound.retry_max_delay_ms < outbound.retry_base_delay_ms {
+            return invalid(
+                "CONVERSA_WEBHOOKS_RETRY_MAX_DELAY_MS",
+                "must be at least CONVERSA_WEBHOOKS_RETRY_BASE_DELAY_MS, which must be at least 1",
+            );
+        }
+        if outbound.disable_after_failures == 0 {
+            return invalid("CONVERSA_WEBHOOKS_DISABLE_AFTER_FAILURES", "must be at least 1");
+        }
+        if outbound.concurrency == 0 || outbound.concurrency > 256 {
+            return invalid("CONVERSA_WEBHOOKS_CONCURRENCY", "must be between 1 and 256");
+        }
+        if outbound.per_endpoint_concurrency == 0 || outbound.per_endpoint_concurrency > 16 {
+            return invalid("CONVERSA_WEBHOOKS_PER_ENDPOINT_CONCURRENCY", "must be between 1 and 16");
+        }
+        if outbound.poll_interval.is_zero() {
+            return invalid("CONVERSA_WEBHOOKS_POLL_INTERVAL_MS", "must be at least 1");
+        }
         if database.pool_size == 0 {
             return invalid("CONVERSA_DB_POOL_SIZE", "must be at least 1");
         }

@@ -184,6 +184,34 @@ label_values! {
         SpoolDrainer => "spool_drainer",
         /// The pruning of events past their retention.
         EventRetention => "event_retention",
+        /// The delivery of events to tenants' webhook endpoints.
+        WebhookDelivery => "webhook_delivery",
+    }
+}
+
+label_values! {
+    /// What came of one attempt to deliver an event to a tenant's webhook endpoint.
+    WebhookAttemptOutcome, key = "outcome" {
+        /// A 2xx answer in time.
+        Success => "success",
+        /// An answer outside 2xx (redirects included).
+        HttpError => "http_error",
+        /// No answer: refused address, connection failure, timeout.
+        TransportError => "transport_error",
+        /// The claim had lapsed before the outcome was recorded (the delivery is tried again).
+        LeaseLost => "lease_lost",
+        /// The outcome could not be recorded (the delivery is tried again once its lease lapses).
+        Unrecorded => "unrecorded",
+    }
+}
+
+label_values! {
+    /// Deliveries waiting in the webhook queue.
+    WebhookQueueState, key = "state" {
+        /// Due now.
+        Due => "due",
+        /// Waiting for a later retry.
+        Scheduled => "scheduled",
     }
 }
 

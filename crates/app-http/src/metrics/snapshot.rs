@@ -6,13 +6,13 @@ use std::sync::atomic::AtomicU64;
 
 use adapters_postgres::{BatchStats, PoolStatus, WebhookBatchStats};
 use chrono::{DateTime, Utc};
-use ports::{SendQueueDepth, SpoolStats};
+use ports::{SendQueueDepth, SpoolStats, WebhookQueueDepth};
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::registry::{Registry, Unit};
 
-use super::labels::{Label, LabelValues, PoolState, QueueState};
+use super::labels::{Label, LabelValues, PoolState, QueueState, WebhookQueueState};
 
 /// What the store looked like when a scrape asked.
 #[derive(Clone, Copy, Debug)]
@@ -23,6 +23,8 @@ pub struct StoreSnapshot {
     pub send_queue: Option<SendQueueDepth>,
     /// The webhook spool; `None` when it could not be read (its series are left out).
     pub spool: Option<SpoolStats>,
+    /// The outbound webhook deliveries; `None` when they could not be counted in time.
+    pub webhook_queue: Option<WebhookQueueDepth>,
     /// Group commit of the webhook's statements, since the start.
     pub batches: WebhookBatchStats,
     /// When it was read.
@@ -122,6 +124,30 @@ impl StoreSnapshot {
                 oldest,
             );
         }
+        if let Some(queue) = self.webhook_queue {
+            registry.register(
+                "webhook_deliveries_waiting",
+                "Webhook deliveries of every tenant waiting for an attempt: due now, or scheduled for a retry",
+                by_state([
+                    (WebhookQueueState::Due, value(queue.due)),
+                    (WebhookQueueState::Scheduled, value(queue.scheduled)),
+                ]),
+            );
+            let waited = queue.oldest_due_at.map_or(0.0, |due| (self.at - due).as_seconds_f64().max(0.0));
+            let oldest = Gauge::<f64, AtomicU64>::default();
+            oldest.set(waited);
+            registry.register_with_unit(
+                "webhook_deliveries_oldest_due_age",
+                "How long the longest-waiting due webhook delivery has waited (0 when none is due)",
+                Unit::Seconds,
+                oldest,
+            );
+            registry.register(
+                "webhook_endpoints_disabled",
+                "Webhook endpoints of every tenant that are disabled (by the service or their tenant)",
+                gauge(queue.disabled_endpoints),
+            );
+        }
         if let Some(spool) = self.spool {
             registry.register(
                 "spool_webhooks",
@@ -173,10 +199,17 @@ mod tests {
         let at = Utc.with_ymd_and_hms(2026, 11, 25, 12, 0, 30).unwrap();
         let depth =
             SendQueueDepth { due: 3, deferred: 4, oldest_due_at: Some(at - chrono::Duration::seconds(30)) };
+        let webhooks = ports::WebhookQueueDepth {
+            due: 2,
+            scheduled: 5,
+            oldest_due_at: Some(at - chrono::Duration::seconds(12)),
+            disabled_endpoints: 1,
+        };
         let text = encode(&StoreSnapshot {
             pool: POOL,
             send_queue: Some(depth),
             spool: None,
+            webhook_queue: Some(webhooks),
             batches: WebhookBatchStats::default(),
             at,
         });
@@ -188,6 +221,10 @@ mod tests {
             "conversa_send_queue_jobs{state=\"due\"} 3\n",
             "conversa_send_queue_jobs{state=\"deferred\"} 4\n",
             "conversa_send_queue_oldest_due_age_seconds 30.0\n",
+            "conversa_webhook_deliveries_waiting{state=\"due\"} 2\n",
+            "conversa_webhook_deliveries_waiting{state=\"scheduled\"} 5\n",
+            "conversa_webhook_deliveries_oldest_due_age_seconds 12.0\n",
+            "conversa_webhook_endpoints_disabled 1\n",
         ] {
             assert!(text.contains(line), "no `{}` in:\n{text}", line.trim_end());
         }
@@ -199,6 +236,7 @@ mod tests {
             pool: POOL,
             send_queue: None,
             spool: None,
+            webhook_queue: None,
             batches: WebhookBatchStats::default(),
             at: Utc::now(),
         });
@@ -213,8 +251,14 @@ mod tests {
             closes: BatchStats { batches: 2, batched: 5, single: 4, fallbacks: 0 },
             proposals: BatchStats::default(),
         };
-        let text =
-            encode(&StoreSnapshot { pool: POOL, send_queue: None, spool: None, batches, at: Utc::now() });
+        let text = encode(&StoreSnapshot {
+            pool: POOL,
+            send_queue: None,
+            spool: None,
+            webhook_queue: None,
+            batches,
+            at: Utc::now(),
+        });
         for line in [
             "conversa_db_batches_total{statement=\"inbound\"} 7\n",
             "conversa_db_batched_statements_total{statement=\"inbound\"} 90\n",

@@ -283,6 +283,18 @@ pub fn state(document: &mut Value) {
             ("messaging_service_sid", json!({"pattern": MESSAGING_SERVICE_SID})),
         ],
     );
+    // `WebhookUrl::parse`, `services::webhook_endpoints` (whether the host is public is not a
+    // property of the text: a 422 naming `url`).
+    let webhook = [
+        ("url", json!({"pattern": "^https?://[^\\u0000]+$", "maxLength": domain::MAX_WEBHOOK_URL_LEN})),
+        (
+            "events",
+            json!({"items": {"type": "string", "enum": domain::EventType::ALL.map(domain::EventType::as_str)}}),
+        ),
+        ("description", json!({"pattern": NO_NUL, "maxLength": services::MAX_WEBHOOK_DESCRIPTION_CHARS})),
+    ];
+    properties(document, "CreateWebhookEndpointIn", &webhook);
+    properties(document, "UpdateWebhookEndpointIn", &webhook);
     // `domain::validate_feature_config`: an object, at most 10 levels deep (itself the first).
     let config = json!({
         "type": "object",

@@ -128,14 +128,14 @@ impl std::fmt::Debug for UpdateTwilioAccountIn {
 
 /// A field that is in the body, `null` or not: `Some(None)` for `null`; with
 /// `#[serde(default)]`, `None` when left out (merge patch tells the two apart).
-fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
+pub(crate) fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
     deserializer: D,
 ) -> Result<Option<Option<T>>, D::Error> {
     Option::<T>::deserialize(deserializer).map(Some)
 }
 
 /// A field that has no "removed" state: `null` is refused like a wrong value.
-fn not_null<T>(field: &'static str, value: Option<Option<T>>) -> Result<Option<T>, ApiError> {
+pub(crate) fn not_null<T>(field: &'static str, value: Option<Option<T>>) -> Result<Option<T>, ApiError> {
     match value {
         Some(None) => Err(ApiError::invalid(field, format!("invalid `{field}`: must not be null"))),
         Some(Some(value)) => Ok(Some(value)),

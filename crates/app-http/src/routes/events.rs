@@ -150,17 +150,6 @@ impl Reader {
 
 /// An event as one SSE message.
 fn frame(event: &PublishedEvent) -> String {
-    let payload = delivery_body(event);
+    let payload = event.envelope();
     format!("id: {}\nevent: {}\ndata: {payload}\n\n", event.id, event.event_type)
-}
-
-/// What a delivery of `event` carries (the webhook body, the SSE data): one line of JSON.
-#[must_use]
-pub fn delivery_body(event: &PublishedEvent) -> String {
-    serde_json::json!({
-        "type": event.event_type.as_str(),
-        "timestamp": event.occurred_at,
-        "data": event.data,
-    })
-    .to_string()
 }

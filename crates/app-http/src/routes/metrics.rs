@@ -44,6 +44,7 @@ pub async fn scrape(state: web::Data<AppState>, req: HttpRequest) -> Result<Http
             .inspect_err(|error| tracing::warn!(%error, "metrics: the webhook spool could not be read"))
             .ok(),
         batches: state.store.webhook_batch_stats(),
+        webhook_queue: webhook_queue_depth(&state.store, at).await,
         at,
     };
     let text = state.metrics.encode(&snapshot).map_err(|error| {
@@ -72,6 +73,22 @@ fn authorize(state: &AppState, req: &HttpRequest) -> Result<(), ApiError> {
         Ok(())
     } else {
         Err(ApiError::unauthorized("send `Authorization: Bearer <metrics token>`"))
+    }
+}
+
+/// The webhook deliveries' depth, or `None` (logged), as for the send queue.
+async fn webhook_queue_depth(store: &PgStore, at: chrono::DateTime<Utc>) -> Option<ports::WebhookQueueDepth> {
+    use ports::WebhookDeliveryQueue;
+    match tokio::time::timeout(SEND_QUEUE_TIMEOUT, store.webhook_queue_depth(at)).await {
+        Ok(Ok(depth)) => Some(depth),
+        Ok(Err(error)) => {
+            tracing::warn!(%error, "metrics: the webhook deliveries could not be counted");
+            None
+        }
+        Err(_) => {
+            tracing::warn!("metrics: counting the webhook deliveries timed out");
+            None
+        }
     }
 }
 

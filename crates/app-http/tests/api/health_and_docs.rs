@@ -57,6 +57,11 @@ const API_PATHS: &[(&str, &[&str])] = &[
     ("/api/v1/twilio-accounts/{id}", &["get", "patch", "delete"]),
     ("/api/v1/events", &["get"]),
     ("/api/v1/usage", &["get"]),
+    ("/api/v1/webhook-endpoints", &["get", "post"]),
+    ("/api/v1/webhook-endpoints/{id}", &["get", "patch", "delete"]),
+    ("/api/v1/webhook-endpoints/{id}/rotate-secret", &["post"]),
+    ("/api/v1/webhook-endpoints/{id}/deliveries", &["get"]),
+    ("/api/v1/webhook-endpoints/{id}/deliveries/{delivery_id}/retry", &["post"]),
 ];
 
 #[actix_web::test]

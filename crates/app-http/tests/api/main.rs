@@ -19,4 +19,5 @@ mod request_id;
 mod support;
 mod templates;
 mod twilio_accounts;
+mod webhook_endpoints;
 mod webhooks;

@@ -197,7 +197,7 @@ fn state(config: impl FnOnce(&Path) -> Config) -> (AppState, TempDir) {
     let config = config(dir.path());
     let store = wiring::store(&config).expect("the test configuration wires");
     let spool = wiring::spool(&config).expect("the spool opens");
-    (wiring::app_state(&config, store, Arc::new(spool)), dir)
+    (wiring::app_state(&config, store, Arc::new(spool)).expect("the state wires"), dir)
 }
 
 async fn build(state: AppState, spool_dir: TempDir, limit: usize, db: Option<TestDb>) -> TestApp {

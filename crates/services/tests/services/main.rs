@@ -14,4 +14,6 @@ mod sweep;
 mod tenants;
 mod twilio;
 mod twilio_accounts;
+mod webhook_delivery;
+mod webhook_endpoints;
 mod webhooks;
