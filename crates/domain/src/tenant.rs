@@ -60,13 +60,14 @@ impl<'de> Deserialize<'de> for Email {
     }
 }
 
-/// Checks a display name: trimmed, 1 to 200 characters.
+/// Checks a display name: at most 200 characters as sent (what the API document promises),
+/// not blank; kept trimmed.
 ///
 /// # Errors
 /// [`TenantInputError::InvalidName`].
 pub fn parse_name(raw: &str) -> Result<String, TenantInputError> {
     let name = raw.trim();
-    if name.is_empty() || name.chars().count() > 200 {
+    if name.is_empty() || raw.chars().count() > 200 {
         return Err(TenantInputError::InvalidName);
     }
     Ok(name.to_owned())
@@ -222,5 +223,7 @@ mod tests {
         assert_eq!(parse_name("  Acme  ").unwrap(), "Acme");
         assert_eq!(parse_name("  "), Err(TenantInputError::InvalidName));
         assert_eq!(parse_name(&"x".repeat(201)), Err(TenantInputError::InvalidName));
+        let padded = format!("  {}", "x".repeat(199));
+        assert_eq!(parse_name(&padded), Err(TenantInputError::InvalidName), "counted as sent");
     }
 }

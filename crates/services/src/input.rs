@@ -13,13 +13,14 @@ pub(crate) fn json_object(field: &'static str, value: Option<Value>) -> Result<V
     }
 }
 
-/// Trims `raw` and checks it has 1 to `max` characters.
+/// Checks `raw` has at most `max` characters as sent (what the API document promises) and is
+/// not blank; the text trimmed.
 pub(crate) fn bounded_text(field: &'static str, raw: &str, max: usize) -> Result<String, ServiceError> {
     let text = raw.trim();
     if text.is_empty() {
         return Err(ServiceError::invalid(field, "must not be empty"));
     }
-    let chars = text.chars().count();
+    let chars = raw.chars().count();
     if chars > max {
         return Err(ServiceError::invalid(
             field,
@@ -53,5 +54,6 @@ mod tests {
         ));
         assert!(bounded_text("reason", &"é".repeat(10), 10).is_ok());
         assert!(bounded_text("reason", &"é".repeat(11), 10).is_err());
+        assert!(bounded_text("reason", &format!(" {}", "é".repeat(10)), 10).is_err(), "counted as sent");
     }
 }

@@ -135,8 +135,8 @@ fn parameter(document: &mut Value, name: &str, constraint: &Value) {
     }
 }
 
-/// A text field: not blank, at most `max` characters (a trimmed text of at most `max` is all
-/// the parsers count; a longer untrimmed one is not promised).
+/// A text field: not blank, at most `max` characters as sent (the parsers count the text as
+/// sent, then keep it trimmed).
 fn text(max: usize) -> Value {
     json!({"pattern": non_blank(), "maxLength": max})
 }
