@@ -109,13 +109,17 @@ impl Drop for BenchDatabase {
 pub struct Conversa {
     /// The binary (an absolute path).
     pub bin: PathBuf,
-    /// Its environment: the database, a token key, nothing inherited from `CONVERSA_*`.
+    /// Its environment: the database, a token key, the API limits lifted, nothing inherited from
+    /// `CONVERSA_*`.
     pub env: Vec<(String, String)>,
     /// Its working directory, made empty: no `conversa.toml` of the repository changes the
     /// measured (default) configuration, and its relative paths (the webhook spool,
     /// `.data/spool`) are the benchmark's own rather than a development instance's.
     pub dir: PathBuf,
 }
+
+/// The highest rate and burst the service accepts (`domain::limits::MAX_RATE`).
+const MAX_RATE: &str = "1000000";
 
 impl Conversa {
     /// The binary with the database and a random token-encryption key, run in `dir` (emptied).
@@ -133,6 +137,13 @@ impl Conversa {
             env: vec![
                 ("DATABASE_URL".to_owned(), database_url.to_owned()),
                 ("CONVERSA_TOKEN_ENCRYPTION_KEY".to_owned(), key),
+                // The latency probes read the API back to back: the API's rate limits (ADR 0020,
+                // 600 a minute by default) are policy, not cost, and would answer them 429. The
+                // webhooks measured are never limited, so this changes none of their figures.
+                ("CONVERSA_RATE_LIMIT_PER_MINUTE".to_owned(), MAX_RATE.to_owned()),
+                ("CONVERSA_RATE_LIMIT_BURST".to_owned(), MAX_RATE.to_owned()),
+                ("CONVERSA_KEY_RATE_LIMIT_PER_MINUTE".to_owned(), MAX_RATE.to_owned()),
+                ("CONVERSA_KEY_RATE_LIMIT_BURST".to_owned(), MAX_RATE.to_owned()),
             ],
             dir: dir.to_owned(),
         })
