@@ -9,7 +9,7 @@ use std::collections::HashMap;
 use std::hash::Hash;
 use std::num::NonZeroU32;
 use std::sync::{Arc, Mutex, PoisonError};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
@@ -75,12 +75,27 @@ impl ApiRateLimiter {
 }
 
 /// One bucket per id, rebuilt (full) when the id's rate changes, so an override applies at once.
+///
+/// Buckets idle long enough to have filled up again are dropped when the map has grown by
+/// [`SWEEP_EVERY`] since the last sweep: a dropped bucket comes back full, exactly as it was, so
+/// this changes no answer, and the keys a tenant used once (or revoked) cost no memory for the
+/// life of the process.
 #[derive(Debug)]
-struct Buckets<K>(Mutex<HashMap<K, Bucket>>);
+struct Buckets<K>(Mutex<BucketMap<K>>);
+
+#[derive(Debug)]
+struct BucketMap<K> {
+    buckets: HashMap<K, Bucket>,
+    /// The number of buckets after the last sweep.
+    swept_at_len: usize,
+}
+
+/// How many buckets the map may gain between two sweeps of the idle ones.
+const SWEEP_EVERY: usize = 1024;
 
 impl<K> Default for Buckets<K> {
     fn default() -> Self {
-        Self(Mutex::new(HashMap::new()))
+        Self(Mutex::new(BucketMap { buckets: HashMap::new(), swept_at_len: 0 }))
     }
 }
 
@@ -88,17 +103,42 @@ impl<K> Default for Buckets<K> {
 struct Bucket {
     rate: RateLimit,
     limiter: Arc<Limiter>,
+    last_used: Instant,
+}
+
+impl Bucket {
+    fn new(rate: RateLimit, now: Instant) -> Self {
+        Self { rate, limiter: limiter(rate), last_used: now }
+    }
+
+    /// Whether the bucket has had time to fill up since it was last used: then it is as good
+    /// as a new one.
+    fn is_full_again(&self, now: Instant) -> bool {
+        now.duration_since(self.last_used) >= replenish_interval(self.rate) * self.rate.burst
+    }
+}
+
+impl<K: Eq + Hash> BucketMap<K> {
+    fn sweep_when_grown(&mut self, now: Instant) {
+        if self.buckets.len() >= self.swept_at_len + SWEEP_EVERY {
+            self.buckets.retain(|_, bucket| !bucket.is_full_again(now));
+            self.swept_at_len = self.buckets.len();
+        }
+    }
 }
 
 impl<K: Eq + Hash + Copy> Buckets<K> {
     fn check(&self, id: K, rate: RateLimit, clock: &DefaultClock) -> RateLimitState {
         let limiter = {
             // The map holds plain values: a panic elsewhere cannot leave it half-written.
-            let mut buckets = self.0.lock().unwrap_or_else(PoisonError::into_inner);
-            let bucket = buckets.entry(id).or_insert_with(|| Bucket { rate, limiter: limiter(rate) });
+            let mut map = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+            let now = Instant::now();
+            map.sweep_when_grown(now);
+            let bucket = map.buckets.entry(id).or_insert_with(|| Bucket::new(rate, now));
             if bucket.rate != rate {
-                *bucket = Bucket { rate, limiter: limiter(rate) };
+                *bucket = Bucket::new(rate, now);
             }
+            bucket.last_used = now;
             bucket.limiter.clone()
         };
         let interval = replenish_interval(rate);
@@ -210,6 +250,40 @@ mod tests {
         assert_eq!(other_key.retry_after_seconds, None);
         // The refused request was not taken from the tenant: 10 - 2 requests let through.
         assert_eq!(limiter.check(&principal(1, 3), &limits(10, 50)).remaining, 7);
+    }
+
+    #[test]
+    fn idle_buckets_that_filled_up_again_are_dropped_once_the_map_has_grown() {
+        let buckets = Buckets::<u64>::default();
+        let rate = RateLimit { per_minute: 60_000, burst: 1 };
+        let clock = DefaultClock::default();
+        for id in 0..SWEEP_EVERY as u64 {
+            buckets.check(id, rate, &clock);
+        }
+        // One request a millisecond with a burst of one: each bucket is full again 1 ms on.
+        std::thread::sleep(Duration::from_millis(5));
+        let busy = SWEEP_EVERY as u64;
+        buckets.check(busy, rate, &clock);
+        let map = buckets.0.lock().unwrap();
+        assert_eq!(map.buckets.len(), 1, "only the bucket just used is left");
+        assert!(map.buckets.contains_key(&busy));
+        assert_eq!(map.swept_at_len, 0);
+    }
+
+    #[test]
+    fn a_sweep_keeps_the_buckets_still_refilling() {
+        let buckets = Buckets::<u64>::default();
+        // One request a minute: a bucket used once stays short for a minute.
+        let slow = RateLimit { per_minute: 1, burst: 1 };
+        let clock = DefaultClock::default();
+        for id in 0..=SWEEP_EVERY as u64 {
+            buckets.check(id, slow, &clock);
+        }
+        let map = buckets.0.lock().unwrap();
+        assert_eq!(map.buckets.len(), SWEEP_EVERY + 1, "the sweep dropped none of them");
+        assert_eq!(map.swept_at_len, SWEEP_EVERY);
+        drop(map);
+        assert!(buckets.check(0, slow, &clock).retry_after_seconds.is_some(), "and still refuses");
     }
 
     #[test]
