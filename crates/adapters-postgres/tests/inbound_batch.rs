@@ -75,6 +75,34 @@ async fn concurrent_webhooks_are_stored_in_batches_once_each_and_in_turn() {
         assert_eq!(ids[&(again.conversation.owner_id, again.message.provider_sid.clone())], again.message.id);
     }
     assert_eq!(db.count("SELECT count(*) AS count FROM messages").await, 200, "nothing stored twice");
+
+    // The batch statements write their events themselves (the triggers stand aside): one per
+    // message and per opened conversation, none for the redeliveries, with the data the
+    // triggers render.
+    let events = |kind: &str| format!("SELECT count(*) AS count FROM events WHERE type = '{kind}'");
+    assert_eq!(db.count(&events("message.created")).await, 200, "one message.created per message");
+    assert_eq!(db.count(&events("conversation.created")).await, 20, "one conversation.created each");
+    assert_eq!(db.count("SELECT count(*) AS count FROM events").await, 220, "no other event, none twice");
+    let rendered = db
+        .count(
+            "SELECT count(*) AS count FROM events e JOIN messages m ON m.owner_id = e.owner_id \
+             AND m.id = (e.data->>'id')::uuid \
+             WHERE e.type = 'message.created' AND e.conversation_id = m.conversation_id \
+             AND e.data = app_message_json(m)",
+        )
+        .await;
+    assert_eq!(rendered, 200, "each message's event carries the message as the triggers render it");
+    // (Within one transaction a conversation's event comes before its messages'; across two
+    // flushers' transactions the position follows the transaction ids: ADR 0018.)
+    let opened = db
+        .count(
+            "SELECT count(*) AS count FROM events c JOIN conversations v ON v.owner_id = c.owner_id \
+             AND v.id = c.conversation_id \
+             WHERE c.type = 'conversation.created' AND (c.data->>'message_count')::int = 1 \
+             AND c.data->>'customer_phone' = v.customer_phone",
+        )
+        .await;
+    assert_eq!(opened, 20, "each conversation.created carries the conversation as opened");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 8)]
@@ -186,7 +214,60 @@ async fn closure_verdicts_that_arrive_together_are_applied_together_each_as_alon
             .await,
         10
     );
+    let closed_events = db
+        .count(
+            "SELECT count(*) AS count FROM events e JOIN conversations c ON c.owner_id = e.owner_id \
+             AND c.id = e.conversation_id \
+             WHERE e.type = 'conversation.closed' AND e.data = app_conversation_json(c)",
+        )
+        .await;
+    assert_eq!(closed_events, 25, "one conversation.closed per close, the conversation as closed");
     let stats = store.webhook_batch_stats();
     assert!(stats.closes.batches > 0 && stats.proposals.batched + stats.proposals.single == 10, "{stats:?}");
     assert_eq!(stats.closes.fallbacks + stats.proposals.fallbacks, 0, "{stats:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 8)]
+async fn a_batch_closes_conversations_past_their_expiry_and_opens_new_ones() {
+    let db = TestDb::new().await;
+    let store = batching(&db, 1);
+    let acme = create_tenant(&store, "acme").await;
+    // 30 conversations, opened at 0 and never swept.
+    let mut opened = Vec::new();
+    for c in 0..30 {
+        let candidate = candidate(acme.id(), &customer(c), at(0));
+        opened.push(store.store_inbound(candidate, inbound(&message_sid(c), "oi"), 5, at(0)).await.unwrap());
+    }
+    let expires_at = opened[0].conversation.expires_at;
+    let later = (expires_at - at(0)).num_seconds() + 60;
+
+    // Each customer writes again after the expiry, all at once: batches form behind the one
+    // flusher, and each message closes its expired conversation and opens a new one.
+    let mut tasks = Vec::new();
+    for c in 0..30 {
+        let store = store.clone();
+        let owner_id = acme.id();
+        tasks.push(tokio::spawn(async move {
+            let candidate = candidate(owner_id, &customer(c), at(later));
+            store.store_inbound(candidate, inbound(&message_sid(100 + c), "de novo"), 5, at(later)).await
+        }));
+    }
+    for (c, task) in tasks.into_iter().enumerate() {
+        let stored = task.await.expect("task ran").expect("stored");
+        assert!(stored.conversation_created, "a new conversation is opened");
+        assert_ne!(stored.conversation.id, opened[c].conversation.id);
+        assert_eq!(stored.conversation.message_count, 1);
+        assert_eq!(stored.recent.len(), 1, "the window of a new conversation is the message alone");
+    }
+    let stats = store.webhook_batch_stats().inbound;
+    assert!(stats.batches > 0 && stats.fallbacks == 0, "stored in batches, none one by one: {stats:?}");
+    assert_eq!(db.count("SELECT count(*) AS count FROM conversations WHERE status = 'expired'").await, 30);
+    assert_eq!(
+        db.count("SELECT count(*) AS count FROM conversations WHERE status = 'progress'").await,
+        30,
+        "one active conversation per customer"
+    );
+    let events = |kind: &str| format!("SELECT count(*) AS count FROM events WHERE type = '{kind}'");
+    assert_eq!(db.count(&events("conversation.closed")).await, 30);
+    assert_eq!(db.count(&events("conversation.created")).await, 60);
 }

@@ -112,7 +112,7 @@ enum KeysCommand {
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     let config = Config::load()?;
-    telemetry::init(config.telemetry.log_format, &config.telemetry.log_filter);
+    let _log_writer = telemetry::init(config.telemetry.log_format, &config.telemetry.log_filter);
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => actix_web::rt::System::new().block_on(serve(config)),

@@ -10,6 +10,7 @@ use actix_web::middleware::Next;
 use actix_web::{Error, HttpMessage};
 use domain::Principal;
 use tracing::Instrument;
+use tracing_appender::non_blocking::{NonBlockingBuilder, WorkerGuard};
 use tracing_subscriber::EnvFilter;
 
 use crate::config::LogFormat;
@@ -29,12 +30,21 @@ pub fn current_request_id() -> Option<String> {
     CURRENT_REQUEST_ID.try_with(Clone::clone).ok()
 }
 
-/// Installs the global subscriber. Call once.
-pub fn init(format: LogFormat, filter: &str) {
+/// Installs the global subscriber. Call once, and keep the guard until the process ends: the
+/// lines still queued are written when it drops.
+///
+/// Lines are written by a thread of their own (tracing-appender's non-blocking writer, through
+/// a buffer flushed whenever its queue is empty), not by the thread that logs: the request log
+/// writes a line per request, and writing it in place, one unbuffered `write` to stderr each,
+/// measured at a quarter of the service's CPU per webhook (`scripts/bench-webhook`, ADR 0021).
+/// When the queue is full the logging thread waits (`lossy(false)`): no line is dropped.
+#[must_use = "dropping the guard stops the log writer"]
+pub fn init(format: LogFormat, filter: &str) -> WorkerGuard {
     let filter = EnvFilter::try_new(filter).unwrap_or_else(|_| EnvFilter::new("info"));
     // Logs go to stderr, so the operator commands' JSON on stdout stays parseable.
-    let builder =
-        tracing_subscriber::fmt().with_env_filter(filter).with_target(false).with_writer(std::io::stderr);
+    let (writer, guard) =
+        NonBlockingBuilder::default().lossy(false).finish(std::io::BufWriter::new(std::io::stderr()));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_target(false).with_writer(writer);
     let result = match format {
         LogFormat::Json => builder.json().flatten_event(true).with_current_span(true).try_init(),
         LogFormat::Pretty => builder.pretty().try_init(),
@@ -42,6 +52,7 @@ pub fn init(format: LogFormat, filter: &str) {
     if let Err(error) = result {
         eprintln!("logging was already initialised: {error}");
     }
+    guard
 }
 
 fn request_id(req: &ServiceRequest) -> String {

@@ -11,7 +11,7 @@ use diesel::{Expression, QueryResult, Selectable};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
-use super::{Grouped, in_order};
+use super::{Grouped, in_order, join_in_order, parts, reassemble, scope_batch};
 use crate::rows::{AiResultRow, ConversationRow};
 
 /// `app_close_detected(…)`: closure detection's verdict in one statement (see the migration
@@ -75,8 +75,10 @@ impl Query for CloseDetected {
 /// A row of [`CloseDetected`].
 pub(crate) type CloseDetectedRow = (Option<ConversationRow>, bool, bool, bool, Option<AiResultRow>);
 
-/// [`CloseDetected`] for several conversations in one statement (see
-/// `inbound::ReceiveInboundBatch` for how `unnest` and the lateral call keep the order).
+/// Several verdicts of one tenant in one statement, set-based (`close_batch.sql`, ADR 0021):
+/// what `app_close_detected` writes for each, done for all at once, followed in the same
+/// transaction by [`CloseRead`], which answers what each came to. At most one verdict per
+/// conversation ([`fit_together`]).
 #[derive(Default)]
 struct CloseDetectedBatch {
     owner_ids: Vec<Uuid>,
@@ -91,6 +93,42 @@ struct CloseDetectedBatch {
     at: Vec<DateTime<Utc>>,
 }
 
+impl CloseDetectedBatch {
+    fn push(&mut self, one: &CloseDetected) {
+        self.owner_ids.push(one.owner_id);
+        self.conversation_ids.push(one.conversation_id);
+        self.message_ids.push(one.message_id);
+        self.reasons.push(one.reason.clone());
+        self.result_ids.push(one.result_id);
+        self.kinds.push(one.kind.clone());
+        self.models.push(one.model.clone());
+        self.contents.push(one.content.clone());
+        self.scores.push(one.score);
+        self.at.push(one.at);
+    }
+
+    /// Scopes the transaction to the statement's tenant, applies its verdicts, and reads what
+    /// they came to: three statements, sent when first polled, in order.
+    async fn run(&self, conn: &AsyncPgConnection) -> Result<Vec<CloseDetectedRow>, DieselError> {
+        let tenant = <[Uuid]>::first(&self.owner_ids).copied().unwrap_or_default();
+        let read = CloseRead {
+            owner_ids: &self.owner_ids,
+            conversation_ids: &self.conversation_ids,
+            message_ids: &self.message_ids,
+            result_ids: &self.result_ids,
+        };
+        let (scope, mut close, mut reading) = (conn, conn, conn);
+        let (scoped, closed, answers) = futures::join!(
+            scope_batch(scope, tenant),
+            self.execute(&mut close),
+            read.load::<(i64, CloseDetectedRow)>(&mut reading),
+        );
+        scoped?;
+        closed?;
+        in_order(answers?)
+    }
+}
+
 struct CloseDetectedBatchStatement;
 
 impl QueryId for CloseDetectedBatch {
@@ -100,7 +138,7 @@ impl QueryId for CloseDetectedBatch {
 
 impl QueryFragment<Pg> for CloseDetectedBatch {
     fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Pg>) -> QueryResult<()> {
-        out.push_sql("SELECT t.ordinal, r.* FROM unnest(");
+        out.push_sql("WITH input AS (SELECT * FROM unnest(");
         out.push_bind_param::<Array<SqlUuid>, _>(&self.owner_ids)?;
         out.push_sql(", ");
         out.push_bind_param::<Array<SqlUuid>, _>(&self.conversation_ids)?;
@@ -122,18 +160,58 @@ impl QueryFragment<Pg> for CloseDetectedBatch {
         out.push_bind_param::<Array<Timestamptz>, _>(&self.at)?;
         out.push_sql(
             ") WITH ORDINALITY AS t(owner_id, conversation_id, message_id, reason, result_id, kind, model, \
-             content, score, at, ordinal) \
-             CROSS JOIN LATERAL app_close_detected(t.owner_id, t.conversation_id, t.message_id, t.reason, \
-             t.result_id, t.kind, t.model, t.content, t.score, t.at) AS r \
-             ORDER BY t.ordinal",
+             content, score, at, ordinal)),\n",
         );
+        out.push_sql(include_str!("close_batch.sql"));
         Ok(())
     }
 }
 
 impl Query for CloseDetectedBatch {
+    /// How many verdicts closed their conversation.
+    type SqlType = Int8;
+}
+
+/// What each verdict of a [`CloseDetectedBatch`] came to (`close_read.sql`), read after it.
+struct CloseRead<'a> {
+    owner_ids: &'a [Uuid],
+    conversation_ids: &'a [Uuid],
+    message_ids: &'a [Uuid],
+    result_ids: &'a [Uuid],
+}
+
+struct CloseReadStatement;
+
+impl QueryId for CloseRead<'_> {
+    type QueryId = CloseReadStatement;
+    const HAS_STATIC_QUERY_ID: bool = true;
+}
+
+impl QueryFragment<Pg> for CloseRead<'_> {
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Pg>) -> QueryResult<()> {
+        out.push_sql("WITH input AS (SELECT * FROM unnest(");
+        out.push_bind_param::<Array<SqlUuid>, _>(self.owner_ids)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Array<SqlUuid>, _>(self.conversation_ids)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Array<SqlUuid>, _>(self.message_ids)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Array<SqlUuid>, _>(self.result_ids)?;
+        out.push_sql(") WITH ORDINALITY AS t(owner_id, conversation_id, message_id, result_id, ordinal))\n");
+        out.push_sql(include_str!("close_read.sql"));
+        Ok(())
+    }
+}
+
+impl Query for CloseRead<'_> {
     /// The verdict's ordinal, then [`CloseDetected`]'s columns.
     type SqlType = (Int8, <CloseDetected as Query>::SqlType);
+}
+
+/// Whether two verdicts can be applied by one set-based statement: one tenant per statement
+/// (row-level security is scoped once), and at most one verdict per conversation.
+fn fit_together(a: &CloseDetected, b: &CloseDetected) -> bool {
+    a.owner_id == b.owner_id && a.conversation_id != b.conversation_id
 }
 
 #[async_trait]
@@ -145,25 +223,26 @@ impl Grouped for CloseDetected {
         self.get_result(&mut conn).await
     }
 
+    /// The batch as parts that each fit one set-based statement ([`fit_together`]), all of
+    /// them pipelined in the batch's one transaction.
     async fn run_batch(
         batch: &[Self],
         conn: &AsyncPgConnection,
     ) -> Result<Vec<CloseDetectedRow>, DieselError> {
-        let mut statement = CloseDetectedBatch::default();
-        for one in batch {
-            statement.owner_ids.push(one.owner_id);
-            statement.conversation_ids.push(one.conversation_id);
-            statement.message_ids.push(one.message_id);
-            statement.reasons.push(one.reason.clone());
-            statement.result_ids.push(one.result_id);
-            statement.kinds.push(one.kind.clone());
-            statement.models.push(one.model.clone());
-            statement.contents.push(one.content.clone());
-            statement.scores.push(one.score);
-            statement.at.push(one.at);
-        }
-        let mut conn = conn;
-        in_order(statement.load::<(i64, CloseDetectedRow)>(&mut conn).await?)
+        let parts = parts(batch, fit_together);
+        let statements: Vec<CloseDetectedBatch> = parts
+            .iter()
+            .map(|part| {
+                let mut statement = CloseDetectedBatch::default();
+                for &position in part {
+                    statement.push(&batch[position]);
+                }
+                statement
+            })
+            .collect();
+        let answers = join_in_order(statements.iter().map(|statement| statement.run(conn)).collect()).await;
+        let answers = answers.into_iter().collect::<Result<Vec<_>, _>>()?;
+        reassemble(batch.len(), &parts, answers)
     }
 
     /// By conversation: the row each verdict updates.

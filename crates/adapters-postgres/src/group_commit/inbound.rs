@@ -10,7 +10,7 @@ use diesel::{Expression, QueryResult, Selectable};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
-use super::{Grouped, in_order};
+use super::{Grouped, in_order, join_in_order, parts, reassemble, scope_batch};
 use crate::rows::{ConversationRow, MessageRow};
 
 /// `app_receive_inbound(…)`: an inbound message in one statement (see the migration
@@ -104,14 +104,13 @@ impl Query for ReceiveInbound {
 pub(crate) type ReceivedInboundRow =
     (ConversationRow, MessageRow, bool, bool, Vec<String>, Vec<Option<String>>, Vec<DateTime<Utc>>);
 
-/// `app_receive_inbound(…)` for several inbound messages in one statement, so one round trip
-/// and one commit serve them all (group commit, see [`super`]): the messages'
-/// values travel as one array per argument, `unnest … WITH ORDINALITY` turns them back into
-/// rows, and the function runs once per row, laterally. A lateral call of a volatile function
-/// runs once per outer row, in the order `unnest` yields them (array order), and each call sees
-/// what the earlier ones wrote: two messages of one conversation in a batch are recorded in
-/// order, exactly as two statements would record them. Each result row carries its message's
-/// ordinal (1-based position in the arrays).
+/// Several inbound messages of one tenant in one statement, set-based (`inbound_batch.sql`,
+/// ADR 0021): what `app_receive_inbound` does for each, done for all of them at once, so the
+/// executor starts once per batch instead of a few times per message. The messages' values
+/// travel as one array per argument and `unnest … WITH ORDINALITY` turns them back into rows;
+/// each result row carries its message's ordinal (1-based position in the arrays). The batch
+/// holds at most one message per conversation and per MessageSid ([`Grouped::fits_with`]), so
+/// no row is written twice by the statement and no message waits on another of its batch.
 #[derive(Default)]
 struct ReceiveInboundBatch {
     owner_ids: Vec<Uuid>,
@@ -167,6 +166,35 @@ impl ReceiveInboundBatch {
         self.windows.push(one.window);
         self.at.push(one.at);
     }
+
+    /// Scopes the transaction to the statement's tenant, records its messages, and reads their
+    /// windows: three statements, sent when first polled, in order.
+    async fn run(&self, conn: &AsyncPgConnection) -> Result<Vec<ReceivedInboundRow>, DieselError> {
+        let tenant = <[Uuid]>::first(&self.owner_ids).copied().unwrap_or_default();
+        let windows = InboundWindows {
+            owner_ids: &self.owner_ids,
+            message_ids: &self.message_ids,
+            windows: &self.windows,
+        };
+        let (scope, mut record, mut read) = (conn, conn, conn);
+        let (scoped, recorded, windows) = futures::join!(
+            scope_batch(scope, tenant),
+            self.load::<RecordedRow>(&mut record),
+            windows.load::<WindowRow>(&mut read),
+        );
+        scoped?;
+        let recorded = in_order(
+            recorded?.into_iter().map(|(n, c, m, created, dup)| (n, (c, m, created, dup))).collect(),
+        )?;
+        let windows = in_order(windows?.into_iter().map(|(n, s, b, t)| (n, (s, b, t))).collect())?;
+        Ok(recorded
+            .into_iter()
+            .zip(windows)
+            .map(|((c, m, created, dup), (senders, bodies, times))| {
+                (c, m, created, dup, senders, bodies, times)
+            })
+            .collect())
+    }
 }
 
 /// The statement's identity in diesel's cache: one SQL text whatever the number of messages.
@@ -179,7 +207,7 @@ impl QueryId for ReceiveInboundBatch {
 
 impl QueryFragment<Pg> for ReceiveInboundBatch {
     fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Pg>) -> QueryResult<()> {
-        out.push_sql("SELECT t.ordinal, r.* FROM unnest(");
+        out.push_sql("WITH input AS (SELECT * FROM unnest(");
         out.push_bind_param::<Array<SqlUuid>, _>(&self.owner_ids)?;
         out.push_sql(", ");
         out.push_bind_param::<Array<SqlUuid>, _>(&self.conversation_ids)?;
@@ -229,21 +257,71 @@ impl QueryFragment<Pg> for ReceiveInboundBatch {
             ") WITH ORDINALITY AS t(owner_id, conversation_id, channel, customer_phone, business_phone, \
              conversation_context, conversation_metadata, expires_at, idle_timeout_seconds, \
              max_extension_seconds, max_expires_at, message_id, direction, sender, message_type, body, \
-             media, context, metadata, provider_sid, delivery_status, window_size, at, ordinal) \
-             CROSS JOIN LATERAL app_receive_inbound(t.owner_id, t.conversation_id, t.channel, \
-             t.customer_phone, t.business_phone, t.conversation_context, t.conversation_metadata, \
-             t.expires_at, t.idle_timeout_seconds, t.max_extension_seconds, t.max_expires_at, \
-             t.message_id, t.direction, t.sender, t.message_type, t.body, t.media, t.context, \
-             t.metadata, t.provider_sid, t.delivery_status, t.window_size, t.at) AS r \
-             ORDER BY t.ordinal",
+             media, context, metadata, provider_sid, delivery_status, window_size, at, ordinal)),\n",
         );
+        out.push_sql(include_str!("inbound_batch.sql"));
         Ok(())
     }
 }
 
 impl Query for ReceiveInboundBatch {
-    /// The message's ordinal, then [`ReceiveInbound`]'s columns.
-    type SqlType = (Int8, <ReceiveInbound as Query>::SqlType);
+    /// The message's ordinal, [`ConversationRow`]'s columns, [`MessageRow`]'s, `created` and
+    /// `duplicate`.
+    type SqlType = (
+        Int8,
+        <<ConversationRow as Selectable<Pg>>::SelectExpression as Expression>::SqlType,
+        <<MessageRow as Selectable<Pg>>::SelectExpression as Expression>::SqlType,
+        Bool,
+        Bool,
+    );
+}
+
+/// A row of [`ReceiveInboundBatch`].
+type RecordedRow = (i64, ConversationRow, MessageRow, bool, bool);
+
+/// Closure detection's windows of a batch's messages (`inbound_window.sql`): a statement of its
+/// own after [`ReceiveInboundBatch`], in its transaction, so that it reads what the
+/// conversation's row lock waited for (see the SQL).
+struct InboundWindows<'a> {
+    owner_ids: &'a [Uuid],
+    message_ids: &'a [Uuid],
+    windows: &'a [i32],
+}
+
+/// The statement's identity in diesel's cache.
+struct InboundWindowsStatement;
+
+impl QueryId for InboundWindows<'_> {
+    type QueryId = InboundWindowsStatement;
+    const HAS_STATIC_QUERY_ID: bool = true;
+}
+
+impl QueryFragment<Pg> for InboundWindows<'_> {
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Pg>) -> QueryResult<()> {
+        out.push_sql("WITH input AS (SELECT * FROM unnest(");
+        out.push_bind_param::<Array<SqlUuid>, _>(self.owner_ids)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Array<SqlUuid>, _>(self.message_ids)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Array<Int4>, _>(self.windows)?;
+        out.push_sql(") WITH ORDINALITY AS t(owner_id, message_id, window_size, ordinal))\n");
+        out.push_sql(include_str!("inbound_window.sql"));
+        Ok(())
+    }
+}
+
+impl Query for InboundWindows<'_> {
+    /// The message's ordinal, then the window's senders, bodies and times.
+    type SqlType = (Int8, Array<Text>, Array<Nullable<Text>>, Array<Timestamptz>);
+}
+
+/// A row of [`InboundWindows`].
+type WindowRow = (i64, Vec<String>, Vec<Option<String>>, Vec<DateTime<Utc>>);
+
+/// The active-conversation key of a message: the row it updates (or inserts).
+fn conversation_key(s: &ReceiveInbound) -> (Uuid, &str, &str, &str) {
+    let c = &s.candidate;
+    (c.owner_id, &c.channel, &c.business_phone, &c.customer_phone)
 }
 
 #[async_trait]
@@ -255,24 +333,42 @@ impl Grouped for ReceiveInbound {
         self.get_result(&mut conn).await
     }
 
+    /// The batch as parts that each fit one set-based statement ([`fit_together`]), each part three
+    /// statements (scope the transaction to its tenant, record its messages, read their
+    /// windows), all of them pipelined in the batch's one transaction: sent together, answered
+    /// together, run in order.
     async fn run_batch(
         batch: &[Self],
         conn: &AsyncPgConnection,
     ) -> Result<Vec<ReceivedInboundRow>, DieselError> {
-        let mut statement = ReceiveInboundBatch::default();
-        for one in batch {
-            statement.push(one);
-        }
-        let mut conn = conn;
-        in_order(statement.load::<(i64, ReceivedInboundRow)>(&mut conn).await?)
+        let parts = parts(batch, fit_together);
+        let statements: Vec<ReceiveInboundBatch> = parts
+            .iter()
+            .map(|part| {
+                let mut statement = ReceiveInboundBatch::default();
+                for &position in part {
+                    statement.push(&batch[position]);
+                }
+                statement
+            })
+            .collect();
+        let answers = join_in_order(statements.iter().map(|statement| statement.run(conn)).collect()).await;
+        let answers = answers.into_iter().collect::<Result<Vec<_>, _>>()?;
+        reassemble(batch.len(), &parts, answers)
     }
 
     /// By the active-conversation key: the row each message updates (or inserts).
     fn lock_order(&self, other: &Self) -> std::cmp::Ordering {
-        fn key(s: &ReceiveInbound) -> (Uuid, &str, &str, &str) {
-            let c = &s.candidate;
-            (c.owner_id, &c.channel, &c.business_phone, &c.customer_phone)
-        }
-        key(self).cmp(&key(other))
+        conversation_key(self).cmp(&conversation_key(other))
     }
+}
+
+/// Whether two messages can be recorded by one set-based statement: one tenant per statement
+/// (row-level security is scoped once, for all its rows), and at most one message per
+/// conversation and per MessageSid (no row is written twice by a statement, and no message
+/// of it waits on another).
+fn fit_together(a: &ReceiveInbound, b: &ReceiveInbound) -> bool {
+    a.candidate.owner_id == b.candidate.owner_id
+        && conversation_key(a) != conversation_key(b)
+        && (a.message.provider_sid.is_none() || a.message.provider_sid != b.message.provider_sid)
 }
