@@ -316,6 +316,44 @@ fn in_order<R>(rows: Vec<(i64, R)>) -> Result<Vec<R>, DieselError> {
         .collect()
 }
 
+/// A set-based statement over one part of a batch (see [`run_in_parts`]).
+#[async_trait]
+trait PartStatement: Default + Send + Sync {
+    /// The statement it stands for, once per row.
+    type One: Sync;
+    /// What it answers per statement, in the order they were pushed.
+    type Row: Send;
+
+    /// Appends one statement's values.
+    fn push(&mut self, one: &Self::One);
+
+    /// Runs it (pipelined in the batch's transaction: its queries go out when first polled).
+    async fn run(&self, conn: &AsyncPgConnection) -> Result<Vec<Self::Row>, DieselError>;
+}
+
+/// Runs `batch` as [`parts`] of statements that `fit` together, one `P` each, all pipelined in
+/// the current transaction, and answers the rows in `batch`'s order.
+async fn run_in_parts<P: PartStatement>(
+    batch: &[P::One],
+    fit: impl Fn(&P::One, &P::One) -> bool,
+    conn: &AsyncPgConnection,
+) -> Result<Vec<P::Row>, DieselError> {
+    let parts = parts(batch, fit);
+    let statements: Vec<P> = parts
+        .iter()
+        .map(|part| {
+            let mut statement = P::default();
+            for &position in part {
+                statement.push(&batch[position]);
+            }
+            statement
+        })
+        .collect();
+    let answers = join_in_order(statements.iter().map(|statement| statement.run(conn)).collect()).await;
+    let answers = answers.into_iter().collect::<Result<Vec<_>, _>>()?;
+    reassemble(batch.len(), &parts, answers)
+}
+
 /// `batch` (positions into it) as parts whose statements all `fit` together (one set-based
 /// statement each): each statement joins the first part after the last one holding a statement
 /// it does not fit with, so a statement never runs before an earlier one it does not fit with

@@ -11,7 +11,7 @@ use diesel::{Expression, QueryResult, Selectable};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
-use super::{Grouped, in_order, join_in_order, parts, reassemble, scope_batch};
+use super::{Grouped, PartStatement, in_order, run_in_parts, scope_batch};
 use crate::rows::{AiResultRow, ConversationRow};
 
 /// `app_close_detected(…)`: closure detection's verdict in one statement (see the migration
@@ -93,7 +93,11 @@ struct CloseDetectedBatch {
     at: Vec<DateTime<Utc>>,
 }
 
-impl CloseDetectedBatch {
+#[async_trait]
+impl PartStatement for CloseDetectedBatch {
+    type One = CloseDetected;
+    type Row = CloseDetectedRow;
+
     fn push(&mut self, one: &CloseDetected) {
         self.owner_ids.push(one.owner_id);
         self.conversation_ids.push(one.conversation_id);
@@ -229,20 +233,7 @@ impl Grouped for CloseDetected {
         batch: &[Self],
         conn: &AsyncPgConnection,
     ) -> Result<Vec<CloseDetectedRow>, DieselError> {
-        let parts = parts(batch, fit_together);
-        let statements: Vec<CloseDetectedBatch> = parts
-            .iter()
-            .map(|part| {
-                let mut statement = CloseDetectedBatch::default();
-                for &position in part {
-                    statement.push(&batch[position]);
-                }
-                statement
-            })
-            .collect();
-        let answers = join_in_order(statements.iter().map(|statement| statement.run(conn)).collect()).await;
-        let answers = answers.into_iter().collect::<Result<Vec<_>, _>>()?;
-        reassemble(batch.len(), &parts, answers)
+        run_in_parts::<CloseDetectedBatch>(batch, fit_together, conn).await
     }
 
     /// By conversation: the row each verdict updates.

@@ -10,7 +10,7 @@ use diesel::{Expression, QueryResult, Selectable};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
-use super::{Grouped, in_order, join_in_order, parts, reassemble, scope_batch};
+use super::{Grouped, PartStatement, in_order, run_in_parts, scope_batch};
 use crate::rows::{ConversationRow, MessageRow};
 
 /// `app_receive_inbound(…)`: an inbound message in one statement (see the migration
@@ -138,7 +138,11 @@ struct ReceiveInboundBatch {
     at: Vec<DateTime<Utc>>,
 }
 
-impl ReceiveInboundBatch {
+#[async_trait]
+impl PartStatement for ReceiveInboundBatch {
+    type One = ReceiveInbound;
+    type Row = ReceivedInboundRow;
+
     /// Appends one message (its ordinal is the number of messages appended before it, plus 1).
     fn push(&mut self, one: &ReceiveInbound) {
         let (c, m) = (&one.candidate, &one.message);
@@ -341,20 +345,7 @@ impl Grouped for ReceiveInbound {
         batch: &[Self],
         conn: &AsyncPgConnection,
     ) -> Result<Vec<ReceivedInboundRow>, DieselError> {
-        let parts = parts(batch, fit_together);
-        let statements: Vec<ReceiveInboundBatch> = parts
-            .iter()
-            .map(|part| {
-                let mut statement = ReceiveInboundBatch::default();
-                for &position in part {
-                    statement.push(&batch[position]);
-                }
-                statement
-            })
-            .collect();
-        let answers = join_in_order(statements.iter().map(|statement| statement.run(conn)).collect()).await;
-        let answers = answers.into_iter().collect::<Result<Vec<_>, _>>()?;
-        reassemble(batch.len(), &parts, answers)
+        run_in_parts::<ReceiveInboundBatch>(batch, fit_together, conn).await
     }
 
     /// By the active-conversation key: the row each message updates (or inserts).
