@@ -285,8 +285,9 @@ impl Query for ProposeClosure {
 /// A row of [`ProposeClosure`].
 pub(crate) type ProposeClosureRow = (Option<ConversationRow>, bool);
 
-/// [`ProposeClosure`] for several conversations in one statement (see
-/// `inbound::ReceiveInboundBatch` for how `unnest` and the lateral call keep the order).
+/// [`ProposeClosure`] for several conversations in one statement: `unnest … WITH ORDINALITY`
+/// turns the arrays back into rows, and the function runs once per row, laterally, in array
+/// order, each call seeing what the earlier ones wrote (not set-based: ADR 0021).
 #[derive(Default)]
 struct ProposeClosureBatch {
     owner_ids: Vec<Uuid>,
