@@ -24,6 +24,8 @@
 
 mod closure;
 mod inbound;
+#[cfg(test)]
+mod plans;
 mod transaction;
 
 use std::future::{Future, poll_fn};

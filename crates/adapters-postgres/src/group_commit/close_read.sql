@@ -10,11 +10,16 @@ SELECT i.ordinal,
        c.updated_at, c.last_inbound_message_id, c.pending_closure_message_id, c.pending_closure_closes_at,
        c.pending_closure_score, c.pending_closure_reason,
        a.id IS NOT NULL,
-       EXISTS (SELECT FROM messages m
-                WHERE m.owner_id = i.owner_id AND m.id = i.message_id AND m.conversation_id = i.conversation_id),
+       m.id IS NOT NULL,
        c.last_inbound_message_id IS NOT DISTINCT FROM i.message_id,
        a.owner_id, a.id, a.conversation_id, a.message_id, a.kind, a.model, a.content, a.score, a.created_at
   FROM input i
-  LEFT JOIN conversations c ON c.owner_id = i.owner_id AND c.id = i.conversation_id
-  LEFT JOIN ai_results a ON a.owner_id = i.owner_id AND a.id = i.result_id
+  -- Lookups by key are LATERAL subqueries (see inbound_batch.sql's first one for why).
+  LEFT JOIN LATERAL (SELECT * FROM conversations c
+                      WHERE c.owner_id = i.owner_id AND c.id = i.conversation_id LIMIT 1) c ON true
+  LEFT JOIN LATERAL (SELECT * FROM ai_results a
+                      WHERE a.owner_id = i.owner_id AND a.id = i.result_id LIMIT 1) a ON true
+  LEFT JOIN LATERAL (SELECT m.id FROM messages m
+                      WHERE m.owner_id = i.owner_id AND m.id = i.message_id AND m.conversation_id = i.conversation_id
+                      LIMIT 1) m ON true
  ORDER BY i.ordinal

@@ -370,3 +370,15 @@ impl Grouped for ProposeClosure {
         (self.owner_id, self.conversation_id).cmp(&(other.owner_id, other.conversation_id))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::group_commit::plans::assert_reads_by_key;
+
+    #[tokio::test]
+    async fn the_close_read_reads_by_key_even_when_planned_on_a_new_database() {
+        let read = CloseRead { owner_ids: &[], conversation_ids: &[], message_ids: &[], result_ids: &[] };
+        assert_reads_by_key(&read, &["uuid[]"; 4]).await;
+    }
+}

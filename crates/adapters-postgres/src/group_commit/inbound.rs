@@ -363,3 +363,25 @@ fn fit_together(a: &ReceiveInbound, b: &ReceiveInbound) -> bool {
         && conversation_key(a) != conversation_key(b)
         && (a.message.provider_sid.is_none() || a.message.provider_sid != b.message.provider_sid)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::group_commit::plans::assert_reads_by_key;
+
+    #[tokio::test]
+    async fn the_batch_statement_reads_by_key_even_when_planned_on_a_new_database() {
+        // The arrays of `ReceiveInboundBatch::walk_ast`, in order.
+        let types = "uuid[] uuid[] text[] text[] text[] jsonb[] jsonb[] timestamptz[] int4[] int4[] \
+                     timestamptz[] uuid[] text[] text[] text[] text[] jsonb[] jsonb[] jsonb[] text[] text[] \
+                     int4[] timestamptz[]";
+        let types: Vec<&str> = types.split_whitespace().collect();
+        assert_reads_by_key(&ReceiveInboundBatch::default(), &types).await;
+    }
+
+    #[tokio::test]
+    async fn the_window_statement_reads_by_key_even_when_planned_on_a_new_database() {
+        let windows = InboundWindows { owner_ids: &[], message_ids: &[], windows: &[] };
+        assert_reads_by_key(&windows, &["uuid[]", "uuid[]", "int4[]"]).await;
+    }
+}

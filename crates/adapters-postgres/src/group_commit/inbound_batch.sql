@@ -7,13 +7,20 @@
 -- snapshot) fails the whole statement, and the batch is stored again one message at a time
 -- by app_receive_inbound.
 
--- A retry of a stored MessageSid: nothing is written for it.
+-- A retry of a stored MessageSid: nothing is written for it. Every lookup by key in the batch
+-- statements is a LATERAL subquery: a join would let a generic plan made while a table was
+-- still small (a new database, before its first ANALYZE) read all of the tenant's rows through
+-- the row-level security predicate and filter them, and the plan stays until the next ANALYZE.
 stored AS (
-    SELECT i.ordinal, m.owner_id, m.id, m.conversation_id, m.direction, m.sender, m.message_type, m.body,
-           m.media, m.context, m.metadata, m.provider_sid, m.delivery_status, m.error_code,
-           m.error_message, m.created_at, m.updated_at
+    SELECT i.ordinal, m.*
       FROM input i
-      JOIN messages m ON m.owner_id = i.owner_id AND m.provider_sid = i.provider_sid
+     CROSS JOIN LATERAL (
+            SELECT m.owner_id, m.id, m.conversation_id, m.direction, m.sender, m.message_type, m.body, m.media,
+                   m.context, m.metadata, m.provider_sid, m.delivery_status, m.error_code, m.error_message,
+                   m.created_at, m.updated_at
+              FROM messages m
+             WHERE m.owner_id = i.owner_id AND m.provider_sid = i.provider_sid
+             LIMIT 1) m
 ),
 fresh AS (
     SELECT i.* FROM input i WHERE NOT EXISTS (SELECT FROM stored s WHERE s.ordinal = i.ordinal)
@@ -118,7 +125,9 @@ answer AS (
            s.context, s.metadata, s.provider_sid, s.delivery_status, s.error_code, s.error_message,
            s.created_at, s.updated_at, false, true
       FROM stored s
-      JOIN conversations c ON c.owner_id = s.owner_id AND c.id = s.conversation_id
+     CROSS JOIN LATERAL (SELECT * FROM conversations c
+                          WHERE c.owner_id = s.owner_id AND c.id = s.conversation_id
+                          LIMIT 1) c
 )
 -- Every message recorded (and nothing else half-done): else the statement fails as a whole.
 SELECT * FROM answer

@@ -8,7 +8,12 @@
 SELECT i.ordinal,
        coalesce(w.senders, '{}'), coalesce(w.bodies, '{}'), coalesce(w.created_at, '{}')
   FROM input i
-  LEFT JOIN messages m ON m.owner_id = i.owner_id AND m.id = i.message_id AND i.window_size > 1
+  -- Lookups by key are LATERAL subqueries (see inbound_batch.sql's first one for why).
+  LEFT JOIN LATERAL (
+        SELECT m.owner_id, m.id, m.conversation_id
+          FROM messages m
+         WHERE m.owner_id = i.owner_id AND m.id = i.message_id AND i.window_size > 1
+         LIMIT 1) m ON true
   LEFT JOIN LATERAL (
         SELECT array_agg(r.sender::text ORDER BY r.id) AS senders,
                array_agg(r.body::text ORDER BY r.id) AS bodies,
