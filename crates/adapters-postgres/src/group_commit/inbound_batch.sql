@@ -7,10 +7,12 @@
 -- snapshot) fails the whole statement, and the batch is stored again one message at a time
 -- by app_receive_inbound.
 
--- A retry of a stored MessageSid: nothing is written for it. Every lookup by key in the batch
--- statements is a LATERAL subquery: a join would let a generic plan made while a table was
--- still small (a new database, before its first ANALYZE) read all of the tenant's rows through
--- the row-level security predicate and filter them, and the plan stays until the next ANALYZE.
+-- A retry of a stored MessageSid: nothing is written for it. The batch statements read a table
+-- by key through a LATERAL subquery with LIMIT 1 (the LIMIT keeps PostgreSQL from flattening it
+-- back into a join), so the key is a condition of the table's index scan: as a join, a generic
+-- plan made before a new database's first ANALYZE read all of the tenant's rows through the
+-- row-level security predicate and filtered them, until the next ANALYZE. How far this goes,
+-- and what it does not cover (the UPDATEs' targets): ADR 0021's addendum.
 stored AS (
     SELECT i.ordinal, m.*
       FROM input i
